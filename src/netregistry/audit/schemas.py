@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from netregistry.kit.schemas import ReadSchema
+
+
+class AuditEventRead(ReadSchema):
+    """One audited change."""
+
+    id: int = Field(examples=[42])
+    occurred_at: datetime = Field(description="When the change was made (UTC).")
+    actor_key_id: uuid.UUID | None = Field(description="The API key that made it.")
+    actor_name: str | None = Field(examples=["citynet-secretariat"])
+    action: Literal["create", "update", "delete"]
+    resource_type: str = Field(examples=["network"])
+    resource_id: str = Field(examples=["citynet"])
+    network: str | None = Field(
+        description="The network the resource belongs to.", examples=["citynet"]
+    )
+    before: dict[str, Any] | None = Field(description="The resource before the change.")
+    after: dict[str, Any] | None = Field(description="The resource after the change.")
+    request_id: str | None = Field(description="The X-Request-ID of the request that made it.")

@@ -1,0 +1,69 @@
+"""The audit trail: one row per change, written in the transaction of the change."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.audit.repository import AuditRepository
+from netregistry.auth.principal import Principal
+from netregistry.kit.context import current_request_id
+from netregistry.kit.pagination import PageRequest
+from netregistry.models import AuditEvent
+
+Action = Literal["create", "update", "delete"]
+
+
+class AuditTrail:
+    """Records what an actor changed."""
+
+    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
+        self.repository = AuditRepository(session)
+        self.actor = actor
+
+    async def record(
+        self,
+        action: Action,
+        resource_type: str,
+        resource_id: str,
+        *,
+        network: str | None,
+        before: BaseModel | None = None,
+        after: BaseModel | None = None,
+    ) -> None:
+        await self.repository.add(
+            AuditEvent(
+                actor_key_id=self.actor.key_id if self.actor else None,
+                actor_name=self.actor.name if self.actor else None,
+                action=action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                network=network,
+                before=before.model_dump(mode="json") if before is not None else None,
+                after=after.model_dump(mode="json") if after is not None else None,
+                request_id=current_request_id(),
+            )
+        )
+
+    async def list(
+        self,
+        page: PageRequest,
+        *,
+        resource_type: str | None,
+        resource_id: str | None,
+        network: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> tuple[Sequence[AuditEvent], str | None]:
+        return await self.repository.list(
+            page,
+            resource_type=resource_type,
+            resource_id=resource_id,
+            network=network,
+            since=since,
+            until=until,
+        )

@@ -1,0 +1,67 @@
+"""Authentication and authorisation of HTTP requests.
+
+:func:`authorize_write` is attached to every router: a route added later is protected
+for writes without anyone remembering to protect it.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from netregistry.auth.principal import Principal
+from netregistry.auth.service import ApiKeyService
+from netregistry.errors import Forbidden, Unauthorized
+from netregistry.kit.deps import SessionDep
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API key from `netregistry keys create`, sent as `Authorization: Bearer <key>`.",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def authorize_write(
+    request: Request, session: SessionDep, credentials: Credentials
+) -> Principal | None:
+    """Reads pass; writes need a valid key that may write to the addressed network."""
+    if request.method in SAFE_METHODS:
+        return None
+    if credentials is None:
+        raise Unauthorized(
+            "This request changes data and needs an API key: Authorization: Bearer <key>."
+        )
+    principal = await ApiKeyService(session).authenticate(credentials.credentials)
+    network = request.path_params.get("slug")
+    if network is not None and not principal.may_write(network):
+        raise Forbidden(f"The API key {principal.name!r} may not write to network {network!r}.")
+    return principal
+
+
+async def require_principal(
+    principal: Annotated[Principal | None, Depends(authorize_write)],
+    request: Request,
+    session: SessionDep,
+    credentials: Credentials,
+) -> Principal:
+    """A valid key, on reads too (for admin-only reads such as the audit log)."""
+    if principal is not None:
+        return principal
+    if credentials is None:
+        raise Unauthorized("This resource needs an API key: Authorization: Bearer <key>.")
+    return await ApiKeyService(session).authenticate(credentials.credentials)
+
+
+async def require_admin(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+    """An admin key."""
+    if not principal.is_admin:
+        raise Forbidden(f"Only an admin key may do this; {principal.name!r} is scoped.")
+    return principal
+
+
+Actor = Annotated[Principal | None, Depends(authorize_write)]
+Admin = Annotated[Principal, Depends(require_admin)]

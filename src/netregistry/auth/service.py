@@ -1,0 +1,73 @@
+"""API keys: issued once, stored as a hash, checked on every write."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.auth.principal import Principal
+from netregistry.auth.repository import ApiKeyRepository
+from netregistry.errors import NotFound, Unauthorized, ValidationFailed
+from netregistry.models import ApiKey, Network
+
+TOKEN_PREFIX = "nr_"  # noqa: S105 (a public prefix, not a secret)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: no dictionary can reach them.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    token: str
+
+
+class ApiKeyService:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.repository = ApiKeyRepository(session)
+
+    async def authenticate(self, token: str) -> Principal:
+        """The principal behind ``token``; :class:`Unauthorized` if unknown or revoked."""
+        token_hash = hash_token(token)
+        key = await self.repository.get_active_by_hash(token_hash)
+        if key is None or not hmac.compare_digest(key.token_hash, token_hash):
+            raise Unauthorized("The API key is unknown or revoked.")
+        return Principal(key.id, key.name, key.is_admin, frozenset(key.networks))
+
+    async def create(self, name: str, *, admin: bool, networks: Sequence[str]) -> IssuedKey:
+        if admin == bool(networks):
+            raise ValidationFailed("A key is either --admin or scoped to one or more --network.")
+        known = set(
+            (
+                await self.session.scalars(select(Network.slug).where(Network.slug.in_(networks)))
+            ).all()
+        )
+        if unknown := sorted(set(networks) - known):
+            raise NotFound(f"No network with slug {', '.join(unknown)}.")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        key = ApiKey(
+            name=name,
+            prefix=token[:12],
+            token_hash=hash_token(token),
+            is_admin=admin,
+            networks=sorted(set(networks)),
+        )
+        await self.repository.add(key)
+        return IssuedKey(key, token)
+
+    async def list(self) -> Sequence[ApiKey]:
+        return await self.repository.list()
+
+    async def revoke(self, key_id: uuid.UUID) -> None:
+        if not await self.repository.revoke(key_id):
+            raise NotFound(f"No active API key with id {key_id}.")

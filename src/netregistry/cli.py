@@ -1,0 +1,201 @@
+"""The ``netregistry`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry import migrations
+from netregistry.config import Settings, get_settings
+from netregistry.db import create_sessionmaker, open_database
+from netregistry.embedded import EmbeddedPostgres
+from netregistry.errors import NetregistryError
+from netregistry.kit.logging import configure_logging
+
+app = typer.Typer(
+    help="netregistry: the membership registry of city networks.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+keys_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+T = TypeVar("T")
+
+
+@app.callback()
+def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+
+def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` in one transaction on the configured (or embedded) database."""
+
+    async def run() -> T:
+        async with (
+            open_database(get_settings()) as engine,
+            create_sessionmaker(engine).begin() as session,
+        ):
+            return await work(session)
+
+    try:
+        return asyncio.run(run())
+    except NetregistryError as error:
+        typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from error
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="Load the demo data first.")] = False,
+) -> None:
+    """Run the HTTP service (on the embedded PostgreSQL unless a database is named)."""
+    settings = get_settings()
+    embedded: EmbeddedPostgres | None = None
+    if settings.embedded:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        embedded.start()
+        asyncio.run(embedded.ensure_database())
+        # The workers share this process's server; they neither start nor migrate it.
+        settings = settings.model_copy(
+            update={"database_url": embedded.url(), "migrate_on_start": False}
+        )
+    try:
+        asyncio.run(_prepare(settings, migrate=embedded is not None, demo=demo))
+        typer.echo(f"netregistry on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
+        if workers == 1:
+            from netregistry.app import create_app
+
+            uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+        else:
+            os.environ["NETREGISTRY_DATABASE_URL"] = str(settings.database_url)
+            os.environ["NETREGISTRY_MIGRATE_ON_START"] = "false"
+            uvicorn.run(
+                "netregistry.app:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_config=None,
+            )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+async def _prepare(settings: Settings, *, migrate: bool, demo: bool) -> None:
+    from netregistry.demo import load_demo
+
+    async with open_database(settings) as engine:
+        if migrate:
+            await migrations.upgrade(engine)
+        if demo:
+            async with create_sessionmaker(engine).begin() as session:
+                await load_demo(session)
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade the database schema to the newest migration."""
+
+    async def run() -> None:
+        async with open_database(get_settings()) as engine:
+            await migrations.upgrade(engine)
+            typer.echo(f"schema at {await migrations.current_revision(engine)}")
+
+    asyncio.run(run())
+
+
+@app.command()
+def demo() -> None:
+    """Load the facts of the seed articles (CITYNET, Metropolis). Safe to run twice."""
+    from netregistry.demo import load_demo
+
+    created = _in_transaction(load_demo)
+    typer.echo(f"demo data loaded ({created} records created)")
+
+
+@app.command()
+def openapi(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the OpenAPI contract generated from the application."""
+    from netregistry.app import create_app
+
+    document = json.dumps(create_app(Settings()).openapi(), indent=2, ensure_ascii=False) + "\n"
+    if output is None:
+        typer.echo(document, nl=False)
+    else:
+        output.write_text(document)
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="Who the key is for, e.g. citynet-secretariat.")],
+    admin: Annotated[bool, typer.Option("--admin", help="May write everything.")] = False,
+    network: Annotated[
+        list[str] | None, typer.Option(help="A network slug the key may write to (repeatable).")
+    ] = None,
+) -> None:
+    """Create a key and print its token: shown once, stored only as a hash."""
+    from netregistry.auth.service import ApiKeyService
+
+    async def work(session: AsyncSession) -> tuple[uuid.UUID, str]:
+        issued = await ApiKeyService(session).create(name, admin=admin, networks=network or [])
+        return issued.key.id, issued.token
+
+    key_id, token = _in_transaction(work)
+    typer.echo(f"key id: {key_id}", err=True)
+    typer.echo("token (shown once, keep it secret):", err=True)
+    typer.echo(token)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """List keys (never their tokens)."""
+    from netregistry.auth.service import ApiKeyService
+
+    async def work(session: AsyncSession) -> list[str]:
+        return [
+            "\t".join(
+                [
+                    str(key.id),
+                    key.name,
+                    key.prefix + "…",
+                    "admin" if key.is_admin else ",".join(key.networks),
+                    key.created_at.isoformat(),
+                    f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active",
+                ]
+            )
+            for key in await ApiKeyService(session).list()
+        ]
+
+    for line in _in_transaction(work):
+        typer.echo(line)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[uuid.UUID, typer.Argument(help="The key's id.")]) -> None:
+    """Revoke a key: it is refused from the next request on."""
+    from netregistry.auth.service import ApiKeyService
+
+    async def work(session: AsyncSession) -> None:
+        await ApiKeyService(session).revoke(key_id)
+
+    _in_transaction(work)
+    typer.echo(f"revoked {key_id}")

@@ -1,0 +1,76 @@
+"""Settings: every knob of the service, read once from ``NETREGISTRY_*`` variables."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """The service's configuration; unknown or malformed values fail at start-up."""
+
+    model_config = SettingsConfigDict(env_prefix="NETREGISTRY_", extra="ignore", frozen=True)
+
+    database_url: str | None = Field(
+        default=None,
+        description="PostgreSQL URL (postgresql+asyncpg://...). Unset: an embedded server.",
+    )
+    data_dir: Path = Field(
+        default=Path(".netregistry"),
+        description="Where the embedded PostgreSQL and the generated secret key live.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs pagination cursors. Unset: generated once and kept in data_dir.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    cors_origins: list[str] = Field(default=["*"])
+    cache_max_age: int = Field(default=30, ge=0, description="Cache-Control max-age on reads.")
+    idempotency_ttl_hours: int = Field(default=24, ge=24)
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_pool_timeout: float = Field(
+        default=5.0, gt=0, description="Seconds to wait for a connection."
+    )
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    migrate_on_start: bool | None = Field(
+        default=None,
+        description="Run migrations when the service starts. Unset: only on the embedded server.",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg_only(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("postgresql+asyncpg://"):
+            raise ValueError("must start with postgresql+asyncpg://")
+        return value
+
+    @property
+    def embedded(self) -> bool:
+        """True when the service runs its own PostgreSQL."""
+        return self.database_url is None
+
+    def resolve_secret_key(self) -> bytes:
+        """The cursor-signing key: the configured one, else one kept in ``data_dir``."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(32))
+        return path.read_text().strip().encode()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment once."""
+    return Settings()

@@ -1,0 +1,102 @@
+"""Engine and sessions: one session and one transaction per request.
+
+The :class:`UnitOfWork` is opened lazily by the first dependency that asks for a
+session and is committed or rolled back in exactly one place, the transaction
+middleware (``kit/middleware.py``), before the response leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from netregistry.config import Settings
+from netregistry.embedded import EmbeddedPostgres
+
+
+def create_engine(url: str, settings: Settings) -> AsyncEngine:
+    """An asyncpg engine whose connections fail fast when the server is away."""
+    return create_async_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        connect_args={
+            "timeout": settings.db_connect_timeout,
+            "server_settings": {
+                "application_name": "netregistry",
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+                "lock_timeout": "10000",
+            },
+        },
+    )
+
+
+@asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
+    """An engine on the configured server, or on the embedded one (started, migrated).
+
+    ``migrate_on_start`` unset means: migrate the embedded server, never a named one.
+    """
+    from netregistry import migrations
+
+    embedded: EmbeddedPostgres | None = None
+    url = settings.database_url
+    if url is None:
+        embedded = EmbeddedPostgres(settings.data_dir)
+        await asyncio.to_thread(embedded.start)
+        await embedded.ensure_database()
+        url = embedded.url()
+    engine = create_engine(url, settings)
+    try:
+        if settings.migrate_on_start or (settings.migrate_on_start is None and embedded):
+            await migrations.upgrade(engine)
+        yield engine
+    finally:
+        await engine.dispose()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+class UnitOfWork:
+    """The request's transaction: a session created on first use."""
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+        self._session: AsyncSession | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._session is not None
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            self._session = self._sessionmaker()
+        return self._session
+
+    async def commit(self) -> None:
+        if self._session is not None:
+            await self._session.commit()
+
+    async def rollback(self) -> None:
+        if self._session is not None:
+            await self._session.rollback()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None

@@ -1,0 +1,208 @@
+"""Domain errors and their one rendering: RFC 9457 problem details.
+
+Every expected failure is a :class:`NetregistryError` subclass with a fixed status and
+problem type. Services and repositories raise them; nothing else in the code base
+builds an error response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TYPE_PREFIX = "urn:netregistry:problem:"
+
+
+class FieldError(BaseModel):
+    """One invalid field of a request."""
+
+    location: list[str | int] = Field(examples=[["body", "slug"]])
+    message: str = Field(examples=["String should match pattern '^[a-z0-9]+(-[a-z0-9]+)*$'"])
+    type: str = Field(examples=["string_pattern_mismatch"])
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem details document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["urn:netregistry:problem:not-found"])
+    title: str = Field(examples=["Not found"])
+    status: int = Field(examples=[404])
+    detail: str = Field(examples=["No network with slug 'citynet'."])
+    instance: str | None = Field(default=None, examples=["/v1/networks/citynet"])
+    request_id: str | None = Field(default=None, examples=["5f0c6a9e2b8e4f3c9d1a7b6e4c2d8f10"])
+    errors: list[FieldError] | None = None
+
+
+class NetregistryError(Exception):
+    """Base class of every expected failure."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal server error"
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.headers = headers or {}
+
+    def extra(self) -> dict[str, Any]:
+        """Additional members of the problem document."""
+        return {}
+
+
+class BadRequest(NetregistryError):
+    """The request is malformed in a way validation cannot name a field for."""
+
+    status = 400
+    code = "bad-request"
+    title = "Bad request"
+
+
+class InvalidCursor(BadRequest):
+    """A pagination cursor was not issued by this service for this list."""
+
+    code = "invalid-cursor"
+    title = "Invalid cursor"
+
+
+class Unauthorized(NetregistryError):
+    """No valid API key was presented for a write."""
+
+    status = 401
+    code = "unauthorized"
+    title = "Unauthorized"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="netregistry"'})
+
+
+class Forbidden(NetregistryError):
+    """The API key is valid but does not grant this write."""
+
+    status = 403
+    code = "forbidden"
+    title = "Forbidden"
+
+
+class NotFound(NetregistryError):
+    """The addressed resource does not exist."""
+
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class MethodNotAllowed(NetregistryError):
+    """The resource exists but does not support this method."""
+
+    status = 405
+    code = "method-not-allowed"
+    title = "Method not allowed"
+
+
+class Conflict(NetregistryError):
+    """The write would break a rule of the registry; the detail names the record in the way."""
+
+    status = 409
+    code = "conflict"
+    title = "Conflict"
+
+
+class PreconditionFailed(NetregistryError):
+    """``If-Match`` named a representation that is no longer current."""
+
+    status = 412
+    code = "precondition-failed"
+    title = "Precondition failed"
+
+
+class PayloadTooLarge(NetregistryError):
+    """The request body exceeds the configured limit."""
+
+    status = 413
+    code = "payload-too-large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(NetregistryError):
+    """The request body is not JSON."""
+
+    status = 415
+    code = "unsupported-media-type"
+    title = "Unsupported media type"
+
+
+class ValidationFailed(NetregistryError):
+    """The request is well-formed but some fields are invalid."""
+
+    status = 422
+    code = "validation-failed"
+    title = "Validation failed"
+
+    def __init__(self, detail: str, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.errors = list(errors)
+
+    def extra(self) -> dict[str, Any]:
+        return {"errors": [error.model_dump() for error in self.errors]}
+
+
+class IdempotencyKeyReused(ValidationFailed):
+    """An ``Idempotency-Key`` was sent again with a different request."""
+
+    code = "idempotency-key-reused"
+    title = "Idempotency key reused"
+
+
+class ServiceUnavailable(NetregistryError):
+    """The database cannot be reached or the schema is not current."""
+
+    status = 503
+    code = "service-unavailable"
+    title = "Service unavailable"
+
+
+def problem_response(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    instance: str | None,
+    request_id: str | None,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> JSONResponse:
+    """The one place a problem document is built."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_PREFIX + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "request_id": request_id,
+        **(extra or {}),
+    }
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_MEDIA_TYPE)
+
+
+def render(
+    error: NetregistryError, *, instance: str | None, request_id: str | None
+) -> JSONResponse:
+    """Render a domain error as problem details."""
+    return problem_response(
+        error.status,
+        error.code,
+        error.title,
+        error.detail,
+        instance=instance,
+        request_id=request_id,
+        headers=error.headers,
+        extra=error.extra(),
+    )

@@ -1,0 +1,93 @@
+"""Turning representations into HTTP responses: ETags, 304s, Link headers, caching."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+from fastapi import Header, Request, Response
+from pydantic import BaseModel
+
+from netregistry.errors import Problem
+from netregistry.kit.etag import etag_of_bytes, none_match
+from netregistry.kit.pagination import Page
+
+JSON = "application/json"
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description="The ETag you last read; the write is refused with 412 if it changed since.",
+        examples=['"3f2a9c0d5e8b7a6f1c4d2e0b9a8f7c6d"'],
+    ),
+]
+
+
+def _cache_headers(request: Request) -> dict[str, str]:
+    return {"Cache-Control": f"public, max-age={request.app.state.settings.cache_max_age}"}
+
+
+def represent(
+    request: Request,
+    body: BaseModel,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Serialise ``body`` with its ETag; answer 304 when the client already has it."""
+    content = body.model_dump_json().encode()
+    etag = etag_of_bytes(content)
+    response_headers = {"ETag": etag, **(headers or {})}
+    if request.method in ("GET", "HEAD"):
+        response_headers.update(_cache_headers(request))
+        if none_match(request.headers.get("if-none-match"), etag):
+            return Response(status_code=304, headers=response_headers)
+    return Response(content, status_code=status_code, media_type=JSON, headers=response_headers)
+
+
+def created(request: Request, body: BaseModel, location: str) -> Response:
+    """201 with the new resource and its ``Location``."""
+    return represent(request, body, status_code=201, headers={"Location": location})
+
+
+def represent_page(request: Request, page: Page[Any]) -> Response:
+    """A list page, with a ``Link: rel="next"`` header when there is more."""
+    headers = {}
+    if page.next_cursor is not None:
+        next_url = request.url.include_query_params(cursor=page.next_cursor)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return represent(request, page, headers=headers)
+
+
+def no_content() -> Response:
+    return Response(status_code=204)
+
+
+def problem_doc(description: str) -> dict[str, Any]:
+    return {
+        "model": Problem,
+        "description": description,
+        "content": {"application/problem+json": {}},
+    }
+
+
+_PROBLEMS = {
+    400: "A malformed or forged cursor.",
+    401: "No valid API key (missing, unknown or revoked).",
+    403: "The API key may not do this.",
+    404: "No such resource.",
+    409: "The write breaks a registry rule; the detail names the record in the way.",
+    412: "If-Match does not name the current representation.",
+    413: "The request body exceeds the configured limit.",
+    422: "Malformed JSON or invalid fields; `errors` names each.",
+    503: "The database is unavailable.",
+}
+
+Responses = dict[int | str, dict[str, Any]]
+
+WRITE_STATUSES = (401, 403, 413, 422)
+
+
+def problems(*statuses: int) -> Responses:
+    """The problem responses an operation documents; every operation may answer 503."""
+    return {status: problem_doc(_PROBLEMS[status]) for status in sorted({*statuses, 422, 503})}

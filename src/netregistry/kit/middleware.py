@@ -1,0 +1,317 @@
+"""The ASGI middleware stack, outermost first:
+
+1. :class:`RequestContextMiddleware`: request id, security headers, metrics, the request
+   log line, and the last-resort 500 problem (the traceback goes to the log only).
+2. CORS (Starlette's).
+3. :class:`BodyLimitMiddleware`: a request body over the limit is a 413 before any work.
+4. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
+   back) before the response leaves, and the Idempotency-Key claim inside it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import re
+import time
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from netregistry.config import Settings
+from netregistry.db import UnitOfWork
+from netregistry.errors import NetregistryError, PayloadTooLarge, problem_response, render
+from netregistry.kit import idempotency
+from netregistry.kit.context import request_id_var
+from netregistry.kit.metrics import observe_request
+
+log = structlog.get_logger("netregistry.http")
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _route_template(scope: Scope) -> str:
+    route = scope.get("route")
+    return getattr(route, "path", None) or "unmatched"
+
+
+async def _no_receive() -> Message:
+    return {"type": "http.disconnect"}
+
+
+class RequestContextMiddleware:
+    """Request id, security headers, metrics and logging around every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        incoming = Headers(scope=scope).get("x-request-id", "")
+        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "no-referrer")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            log.exception("unhandled exception", method=scope["method"], path=scope["path"])
+            if not response_started:
+                response = problem_response(
+                    500,
+                    "internal-error",
+                    "Internal server error",
+                    "An unexpected error occurred. Quote the request id when reporting it.",
+                    instance=scope["path"],
+                    request_id=request_id,
+                )
+                await response(scope, receive, send_with_headers)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = _route_template(scope)
+            observe_request(scope["method"], route, status, elapsed)
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                route=route,
+                status=status,
+                duration_ms=round(elapsed * 1000, 2),
+            )
+            structlog.contextvars.unbind_contextvars("request_id")
+            request_id_var.reset(token)
+
+
+async def read_body(receive: Receive, limit: int) -> bytes:
+    """The whole request body, or :class:`PayloadTooLarge` past ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The request body exceeds the limit of {limit} bytes.")
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)
+
+
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A ``receive`` that hands ``body`` over once, then defers to the real one."""
+    delivered = False
+
+    async def replay() -> Message:
+        nonlocal delivered
+        if not delivered:
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over ``max_bytes`` with 413, by header or by counting."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        try:
+            declared = int(Headers(scope=scope).get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        try:
+            if declared > self.max_bytes:
+                raise PayloadTooLarge(
+                    f"The request body exceeds the limit of {self.max_bytes} bytes."
+                )
+            body = await read_body(receive, self.max_bytes)
+        except PayloadTooLarge as error:
+            response = render(error, instance=scope["path"], request_id=request_id_var.get())
+            response.headers["Connection"] = "close"
+            await response(scope, receive, send)
+            return
+        scope.setdefault("state", {})["body"] = body
+        await self.app(scope, replaying(body, receive), send)
+
+
+def _is_connection_error(error: BaseException) -> bool:
+    return isinstance(error, OSError | ConnectionError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+
+
+class TransactionMiddleware:
+    """One transaction per request, decided after the app answers and before it is sent.
+
+    A response below 400 commits; anything else rolls back. A commit that fails turns
+    the response into a 5xx problem: the client never sees a 201 for a lost write.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        state = scope.setdefault("state", {})
+        app_state = scope["app"].state
+        uow = UnitOfWork(app_state.sessionmaker)
+        state["uow"] = uow
+        try:
+            await self._handle(scope, receive, send, uow, state, app_state.settings)
+        finally:
+            await uow.close()
+
+    async def _handle(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        uow: UnitOfWork,
+        state: dict[str, Any],
+        settings: Settings,
+    ) -> None:
+        headers = Headers(scope=scope)
+        idempotency_key = headers.get(idempotency.HEADER) if scope["method"] == "POST" else None
+        owner = idempotency.owner_of(headers.get("authorization"))
+        if idempotency_key is not None:
+            try:
+                idempotency.validate_key(idempotency_key)
+                stored = await idempotency.claim(
+                    uow.session,
+                    owner=owner,
+                    key=idempotency_key,
+                    fingerprint=idempotency.fingerprint_of(
+                        scope["method"],
+                        scope["path"],
+                        scope.get("query_string", b"").decode("latin-1"),
+                        state.get("body", b""),
+                    ),
+                    ttl=timedelta(hours=settings.idempotency_ttl_hours),
+                )
+            except NetregistryError as error:
+                await uow.rollback()
+                await render(error, instance=scope["path"], request_id=request_id_var.get())(
+                    scope, receive, send
+                )
+                return
+            if stored is not None:
+                await uow.rollback()
+                await _replay(stored, send)
+                return
+
+        start: Message | None = None
+        body_parts: list[bytes] = []
+        passthrough = False
+
+        async def capture(message: Message) -> None:
+            nonlocal start, passthrough
+            if message["type"] == "http.response.start":
+                if not uow.started:
+                    passthrough = True
+                    await send(message)
+                    return
+                start = message
+            elif passthrough:
+                await send(message)
+            elif message["type"] == "http.response.body":
+                body_parts.append(message.get("body", b""))
+
+        try:
+            await self.app(scope, receive, capture)
+        except BaseException:
+            await uow.rollback()
+            raise
+        if passthrough:
+            return
+        if start is None:  # the app ended without answering: nothing to commit
+            await uow.rollback()
+            return
+        body = b"".join(body_parts)
+        if start["status"] < 400:
+            try:
+                if idempotency_key is not None and 200 <= start["status"] < 300:
+                    await idempotency.complete(
+                        uow.session,
+                        owner=owner,
+                        key=idempotency_key,
+                        status_code=start["status"],
+                        headers=_replayable_headers(start),
+                        body=body,
+                    )
+                await uow.commit()
+            except SQLAlchemyError as error:
+                await _commit_failed(error, scope, receive, send, uow)
+                return
+        else:
+            await uow.rollback()
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def _replayable_headers(start: Message) -> dict[str, str]:
+    headers = Headers(raw=start["headers"])
+    return {name: headers[name] for name in idempotency.REPLAYED_HEADERS if name in headers}
+
+
+async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
+    headers = [(name.encode(), value.encode()) for name, value in stored.headers.items()]
+    headers.append((b"idempotent-replayed", b"true"))
+    headers.append((b"content-length", str(len(stored.body)).encode()))
+    await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+
+
+async def _commit_failed(
+    error: SQLAlchemyError, scope: Scope, receive: Receive, send: Send, uow: UnitOfWork
+) -> None:
+    logging.getLogger("netregistry.db").error("commit failed", exc_info=error)
+    with contextlib.suppress(SQLAlchemyError):
+        await uow.rollback()
+    status, code, title = (
+        (503, "service-unavailable", "Service unavailable")
+        if _is_connection_error(error)
+        else (500, "commit-failed", "Commit failed")
+    )
+    response = problem_response(
+        status,
+        code,
+        title,
+        "The change could not be committed and was not saved. Retry the request.",
+        instance=scope["path"],
+        request_id=request_id_var.get(),
+    )
+    await response(scope, receive, send)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from netregistry.auth.dependencies import Actor, Admin, authorize_write
+from netregistry.kit.deps import PageDep, SessionDep
+from netregistry.kit.http import (
+    WRITE_STATUSES,
+    IfMatch,
+    created,
+    no_content,
+    problems,
+    represent,
+    represent_page,
+)
+from netregistry.kit.pagination import Page
+from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkUpdate
+from netregistry.networks.service import NetworkService
+
+router = APIRouter(
+    prefix="/v1/networks", tags=["networks"], dependencies=[Depends(authorize_write)]
+)
+
+SlugPath = Annotated[
+    str, Path(max_length=63, description="The network's slug.", examples=["citynet"])
+]
+
+
+def network_service(session: SessionDep, actor: Actor) -> NetworkService:
+    return NetworkService(session, actor)
+
+
+Service = Annotated[NetworkService, Depends(network_service)]
+
+
+@router.get(
+    "",
+    operation_id="list_networks",
+    summary="List networks",
+    response_model=Page[NetworkRead],
+    responses=problems(400),
+)
+async def list_networks(request: Request, service: Service, page: PageDep) -> Response:
+    """All networks, ordered by slug."""
+    networks, next_cursor = await service.list(page)
+    items = [NetworkRead.model_validate(network) for network in networks]
+    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "",
+    operation_id="create_network",
+    summary="Create a network",
+    status_code=201,
+    response_model=NetworkRead,
+    responses=problems(*WRITE_STATUSES, 409),
+)
+async def create_network(
+    request: Request, service: Service, _admin: Admin, body: NetworkCreate
+) -> Response:
+    """Add a network to the registry. Admin keys only."""
+    network = await service.create(body)
+    return created(request, network, location=f"/v1/networks/{network.slug}")
+
+
+@router.get(
+    "/{slug}",
+    operation_id="get_network",
+    summary="Get a network",
+    response_model=NetworkRead,
+    responses=problems(404),
+)
+async def get_network(request: Request, service: Service, slug: SlugPath) -> Response:
+    """One network by slug."""
+    network = await service.get(slug)
+    return represent(request, NetworkRead.model_validate(network))
+
+
+@router.patch(
+    "/{slug}",
+    operation_id="update_network",
+    summary="Update a network",
+    response_model=NetworkRead,
+    responses=problems(*WRITE_STATUSES, 404, 409, 412),
+)
+async def update_network(
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    body: NetworkUpdate,
+    if_match: IfMatch = None,
+) -> Response:
+    """Change some fields of a network; send `If-Match` to refuse a lost update."""
+    network = await service.update(slug, body, if_match=if_match)
+    return represent(request, network)
+
+
+@router.delete(
+    "/{slug}",
+    operation_id="delete_network",
+    summary="Delete a network",
+    status_code=204,
+    response_class=Response,
+    responses=problems(*WRITE_STATUSES, 404, 409, 412),
+)
+async def delete_network(
+    service: Service, _admin: Admin, slug: SlugPath, if_match: IfMatch = None
+) -> Response:
+    """Remove a network that has no memberships, roles or tenures. Admin keys only."""
+    await service.delete(slug, if_match=if_match)
+    return no_content()

@@ -1,0 +1,105 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
+
+from netregistry.kit.dates import HistoricalDate
+from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.types import LongText, Name, ShortText, Slug, WebUrl
+
+
+def _unique(categories: list[str]) -> list[str]:
+    if len(set(categories)) != len(categories):
+        raise ValueError("categories must be unique")
+    return categories
+
+
+Categories = Annotated[list[Slug], Field(min_length=1, max_length=20), AfterValidator(_unique)]
+
+CITYNET_EXAMPLE: dict[str, Any] = {
+    "slug": "citynet",
+    "name": "CITYNET",
+    "acronym": "CITYNET",
+    "official_name": (
+        "Regional Network of Local Authorities for the Management of Human Settlements"
+    ),
+    "founded_on": "1987",
+    "scope": "Asia-Pacific",
+    "website": "https://citynet-ap.org",
+    "description": "An association of local governments in the Asia-Pacific region.",
+    "membership_criteria": None,
+    "membership_categories": ["full", "associate"],
+}
+
+_DESCRIPTIONS = {
+    "slug": "The network's identifier in URLs: lowercase letters, digits, hyphens. Fixed.",
+    "founded_on": "When the network was founded, to the year, month or day.",
+    "scope": "Where it works, in words: 'Asia-Pacific', 'global'.",
+    "membership_categories": "The categories its memberships may have.",
+}
+
+
+class NetworkCreate(WriteSchema):
+    """A new network."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CITYNET_EXAMPLE]})
+
+    slug: Slug = Field(description=_DESCRIPTIONS["slug"])
+    name: Name
+    acronym: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    official_name: ShortText | None = None
+    founded_on: HistoricalDate | None = Field(default=None, description=_DESCRIPTIONS["founded_on"])
+    scope: Name | None = Field(default=None, description=_DESCRIPTIONS["scope"])
+    website: WebUrl | None = None
+    description: LongText | None = None
+    membership_criteria: LongText | None = None
+    membership_categories: Categories = Field(
+        default_factory=lambda: ["full", "associate"],
+        description=_DESCRIPTIONS["membership_categories"],
+    )
+
+
+class NetworkUpdate(WriteSchema):
+    """Changes to a network: only the fields sent are changed; `null` clears a field."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"scope": "Asia-Pacific", "founded_on": "1987"}]}
+    )
+
+    name: Name | None = None
+    acronym: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    official_name: ShortText | None = None
+    founded_on: HistoricalDate | None = Field(default=None, description=_DESCRIPTIONS["founded_on"])
+    scope: Name | None = None
+    website: WebUrl | None = None
+    description: LongText | None = None
+    membership_criteria: LongText | None = None
+    membership_categories: Categories | None = None
+
+    @model_validator(mode="after")
+    def _required_fields_not_cleared(self) -> NetworkUpdate:
+        for field in ("name", "membership_categories"):
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
+
+
+class NetworkRead(ReadSchema):
+    """A city network."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [CITYNET_EXAMPLE]})
+
+    slug: str = Field(description=_DESCRIPTIONS["slug"])
+    name: str
+    acronym: str | None
+    official_name: str | None
+    founded_on: HistoricalDate | None = Field(description=_DESCRIPTIONS["founded_on"])
+    scope: str | None
+    website: str | None
+    description: str | None
+    membership_criteria: str | None
+    membership_categories: list[str]
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,158 @@
+"""Test fixtures: a real PostgreSQL, a freshly migrated database per test.
+
+The server is the one named by ``NETREGISTRY_TEST_DATABASE_URL`` or, without it, an
+embedded one in a temporary directory. Migrations run once into a template database;
+every test gets its own copy (``CREATE DATABASE ... TEMPLATE``), so tests commit for
+real, run concurrent requests, and never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+from netregistry import migrations
+from netregistry.app import create_app
+from netregistry.auth.service import ApiKeyService
+from netregistry.config import Settings
+from netregistry.embedded import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[URL]:
+    """A URL of the test server's maintenance database."""
+    named = os.environ.get("NETREGISTRY_TEST_DATABASE_URL")
+    if named:
+        yield make_url(named).set(database="postgres")
+        return
+    with tempfile.TemporaryDirectory(prefix="netregistry-test-") as data_dir:
+        server = EmbeddedPostgres(Path(data_dir))
+        server.start()
+        try:
+            yield make_url(server.url("postgres"))
+        finally:
+            server.stop()
+
+
+def _asyncpg_dsn(url: URL) -> str:
+    return url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _admin(server_url: URL, sql: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(server_url))
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: URL) -> AsyncIterator[str]:
+    """A database migrated to head, copied for every test."""
+    name = f"nr_template_{os.getpid()}"
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"')
+    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    engine = create_async_engine(server_url.set(database=name), poolclass=NullPool)
+    await migrations.upgrade(engine)
+    await engine.dispose()
+    yield name
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def database_url(server_url: URL, template_database: str) -> AsyncIterator[str]:
+    name = f"nr_test_{uuid.uuid4().hex[:12]}"
+    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    yield server_url.set(database=name).render_as_string(hide_password=False)
+    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        secret_key="test-secret-key",  # type: ignore[arg-type]
+        migrate_on_start=False,
+        db_pool_size=30,
+        db_max_overflow=10,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+class Keys:
+    """Issues API keys the way `netregistry keys create` does."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def create(self, name: str = "test", *, admin: bool = False, networks: list[str] | None = None) -> str:
+        async with self.app.state.sessionmaker.begin() as session:
+            issued = await ApiKeyService(session).create(name, admin=admin, networks=networks or [])
+        return issued.token
+
+    async def revoke(self, token: str) -> None:
+        from netregistry.auth.service import hash_token
+        from netregistry.models import ApiKey
+        from sqlalchemy import select
+
+        async with self.app.state.sessionmaker.begin() as session:
+            key_id = await session.scalar(select(ApiKey.id).where(ApiKey.token_hash == hash_token(token)))
+            assert key_id is not None
+            await ApiKeyService(session).revoke(key_id)
+
+
+@pytest.fixture
+def keys(app: FastAPI) -> Keys:
+    return Keys(app)
+
+
+@pytest.fixture
+async def admin_headers(keys: Keys) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await keys.create('admin', admin=True)}"}
+
+
+class Database:
+    """Direct SQL for assertions about what was (not) written."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def scalar(self, sql: str, **params: Any) -> Any:
+        async with self.app.state.engine.connect() as connection:
+            return await connection.scalar(text(sql), params)
+
+    async def count(self, table: str) -> int:
+        return int(await self.scalar(f"SELECT count(*) FROM {table}"))  # noqa: S608 (test tables)
+
+
+@pytest.fixture
+def db(app: FastAPI) -> Database:
+    return Database(app)
