@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import Match
 
 from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
@@ -38,8 +39,16 @@ from netregistry.kit.middleware import (
     TransactionMiddleware,
 )
 from netregistry.kit.pagination import CursorCodec
+from netregistry.members.endpoints import (
+    cities_router,
+    member_router,
+    organizations_router,
+)
+from netregistry.memberships.endpoints import router as memberships_router
 from netregistry.networks.endpoints import router as networks_router
+from netregistry.roles.endpoints import router as roles_router
 from netregistry.system.endpoints import router as system_router
+from netregistry.tenures.endpoints import router as tenures_router
 
 log = structlog.get_logger("netregistry")
 
@@ -57,6 +66,12 @@ in which category, and who holds which office, on any date.
 
 TAGS = [
     {"name": "networks", "description": "City networks and their membership categories."},
+    {"name": "memberships", "description": "Who belongs to a network, when, in which category."},
+    {"name": "roles", "description": "Offices (chair, executive...), their holders, handovers."},
+    {"name": "tenures", "description": "Who held which office over which period."},
+    {"name": "cities", "description": "Cities: local governments that are members of networks."},
+    {"name": "organizations", "description": "Non-city members: NGOs, institutes, agencies."},
+    {"name": "members", "description": "Any member, city or organization, across networks."},
     {"name": "audit", "description": "The append-only log of every change (admin keys)."},
     {"name": "operations", "description": "Probes and metrics for operators."},
 ]
@@ -130,6 +145,9 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         404: f"Nothing at {request.url.path}.",
         405: f"{request.method} is not allowed on {request.url.path}.",
     }.get(error.status_code, str(error.detail))
+    headers = dict(error.headers or {})
+    if error.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
     return problem_response(
         error.status_code,
         code,
@@ -137,8 +155,20 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         detail,
         instance=_instance(request),
         request_id=current_request_id(),
-        headers=dict(error.headers or {}),
+        headers=headers,
     )
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    # Starlette's 405 names only the first route on the path; Allow must name them all.
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
@@ -202,7 +232,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for error in (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError):
         app.add_exception_handler(error, _database_unavailable)
     app.include_router(system_router)
-    app.include_router(networks_router)
-    app.include_router(audit_router)
+    for router in (
+        networks_router,
+        memberships_router,
+        roles_router,
+        tenures_router,
+        cities_router,
+        organizations_router,
+        member_router,
+        audit_router,
+    ):
+        app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -182,7 +182,7 @@ def keys_list() -> None:
                     f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active",
                 ]
             )
-            for key in await ApiKeyService(session).list()
+            for key in await ApiKeyService(session).list_keys()
         ]
 
     for line in _in_transaction(work):

@@ -34,7 +34,7 @@ async def list_audit_events(
     until: Annotated[datetime | None, Query(description="Changes before this time.")] = None,
 ) -> Response:
     """Every change, newest first, with actor, before and after. Admin keys only."""
-    events, next_cursor = await AuditTrail(session, admin).list(
+    events, next_cursor = await AuditTrail(session, admin).list_page(
         page,
         resource_type=resource_type,
         resource_id=resource_id,

@@ -18,7 +18,7 @@ class AuditRepository:
         self.session.add(event)
         await self.session.flush()
 
-    async def list(
+    async def list_page(
         self,
         page: PageRequest,
         *,

@@ -49,7 +49,7 @@ class AuditTrail:
             )
         )
 
-    async def list(
+    async def list_page(
         self,
         page: PageRequest,
         *,
@@ -59,7 +59,7 @@ class AuditTrail:
         since: datetime | None,
         until: datetime | None,
     ) -> tuple[Sequence[AuditEvent], str | None]:
-        return await self.repository.list(
+        return await self.repository.list_page(
             page,
             resource_type=resource_type,
             resource_id=resource_id,

@@ -23,7 +23,7 @@ class ApiKeyRepository:
         await self.session.flush()
         return key
 
-    async def list(self) -> Sequence[ApiKey]:
+    async def list_keys(self) -> Sequence[ApiKey]:
         return (await self.session.scalars(select(ApiKey).order_by(ApiKey.created_at))).all()
 
     async def revoke(self, key_id: uuid.UUID) -> bool:

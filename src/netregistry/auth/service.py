@@ -65,8 +65,8 @@ class ApiKeyService:
         await self.repository.add(key)
         return IssuedKey(key, token)
 
-    async def list(self) -> Sequence[ApiKey]:
-        return await self.repository.list()
+    async def list_keys(self) -> Sequence[ApiKey]:
+        return await self.repository.list_keys()
 
     async def revoke(self, key_id: uuid.UUID) -> None:
         if not await self.repository.revoke(key_id):

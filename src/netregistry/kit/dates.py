@@ -187,11 +187,7 @@ class PartialDateType(TypeDecorator[PartialDate]):
         return None if value is None else PartialDate.parse(value)
 
 
-__all__ = [
-    "PATTERN",
-    "CertainPeriod",
-    "HistoricalDate",
-    "PartialDate",
-    "PartialDateType",
-    "validate_period",
-]
+def describe_period(start: PartialDate | None, end: PartialDate | None) -> str:
+    """A period in words: 'from 2013 until 2016-12', 'from before the records onwards'."""
+    since = f"from {start}" if start is not None else "from before the records"
+    return f"{since} until {end}" if end is not None else f"{since} onwards"

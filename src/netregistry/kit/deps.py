@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.db import UnitOfWork
@@ -19,3 +20,18 @@ def get_session(request: Request) -> AsyncSession:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
+
+
+def as_of_date(
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="The day to answer for (YYYY-MM-DD). Default: today (UTC).",
+            examples=["2014-01-01"],
+        ),
+    ] = None,
+) -> date:
+    return as_of if as_of is not None else datetime.now(UTC).date()
+
+
+AsOfDep = Annotated[date, Depends(as_of_date)]

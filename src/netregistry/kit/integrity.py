@@ -3,14 +3,15 @@ constraint translated to a domain error by its name (never by its message)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import inspect
+from collections.abc import Awaitable, Callable, Mapping
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.errors import NetregistryError
 
-Translation = Mapping[str, Callable[[], NetregistryError]]
+Translation = Mapping[str, Callable[[], NetregistryError | Awaitable[NetregistryError]]]
 
 
 def constraint_name(error: IntegrityError) -> str | None:
@@ -22,13 +23,17 @@ def constraint_name(error: IntegrityError) -> str | None:
 async def flush(session: AsyncSession, translate: Translation) -> None:
     """Flush pending changes; a violated constraint named in ``translate`` becomes its error.
 
-    The savepoint keeps the request's transaction usable after the violation.
+    The savepoint keeps the request's transaction usable after the violation, so an
+    async translation may query the record in the way to name it.
     """
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as error:
         name = constraint_name(error)
-        if name is not None and name in translate:
-            raise translate[name]() from error
-        raise
+        if name is None or name not in translate:
+            raise
+        translated = translate[name]()
+        if inspect.isawaitable(translated):
+            translated = await translated
+        raise translated from error

@@ -134,8 +134,12 @@ async def fetch_page(
     page: PageRequest,
     key: Callable[[Any], Sequence[Any]],
     descending: bool = False,
+    rows: bool = False,
 ) -> tuple[list[Any], str | None]:
-    """Run ``statement`` for one page, ordered by ``order_by`` (a unique key)."""
+    """Run ``statement`` for one page, ordered by ``order_by`` (a unique key).
+
+    Returns ORM objects (the first column), or whole rows with ``rows=True``.
+    """
     after = page.after(order_by)
     if after is not None:
         bound = tuple_(
@@ -147,11 +151,13 @@ async def fetch_page(
         position = tuple_(*order_by)
         statement = statement.where(position < bound if descending else position > bound)
     ordering = [column.desc() if descending else column.asc() for column in order_by]
-    rows = list((await session.scalars(statement.order_by(*ordering).limit(page.limit + 1))).all())
-    if len(rows) <= page.limit:
-        return rows, None
-    rows = rows[: page.limit]
-    return rows, page.next_cursor(key(rows[-1]))
+    statement = statement.order_by(*ordering).limit(page.limit + 1)
+    result = await session.execute(statement)
+    found = list(result.all() if rows else result.scalars().all())
+    if len(found) <= page.limit:
+        return found, None
+    found = found[: page.limit]
+    return found, page.next_cursor(key(found[-1]))
 
 
 def _list_scope(request: Request) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AfterValidator, HttpUrl, StringConstraints, TypeAdapter
+import pycountry
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdapter, WithJsonSchema
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -23,3 +24,31 @@ def _check_http_url(value: str) -> str:
 
 WebUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_check_http_url)]
 """An http(s) URL, kept exactly as given."""
+
+
+def _check_country(value: str) -> str:
+    code = value.upper()
+    if pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+CountryCode = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=2),
+    AfterValidator(_check_country),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[A-Za-z]{2}$",
+            "description": "ISO 3166-1 alpha-2 country code (case-insensitive on input).",
+            "examples": ["KR"],
+        }
+    ),
+]
+"""An ISO 3166-1 alpha-2 code, checked against pycountry and returned upper-case."""
+
+WIKIDATA_PATTERN = r"^Q[1-9][0-9]*$"
+WikidataId = Annotated[
+    str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=20), Field(examples=["Q8684"])
+]

@@ -4,6 +4,20 @@ from netregistry.models.api_key import ApiKey
 from netregistry.models.audit_event import AuditEvent
 from netregistry.models.base import Base
 from netregistry.models.idempotency_key import IdempotencyKey
+from netregistry.models.member import Member
+from netregistry.models.membership import Membership
 from netregistry.models.network import Network
+from netregistry.models.role import Role
+from netregistry.models.tenure import Tenure
 
-__all__ = ["ApiKey", "AuditEvent", "Base", "IdempotencyKey", "Network"]
+__all__ = [
+    "ApiKey",
+    "AuditEvent",
+    "Base",
+    "IdempotencyKey",
+    "Member",
+    "Membership",
+    "Network",
+    "Role",
+    "Tenure",
+]

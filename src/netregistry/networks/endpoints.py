@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from netregistry.auth.dependencies import Actor, Admin, authorize_write
-from netregistry.kit.deps import PageDep, SessionDep
+from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -16,7 +16,7 @@ from netregistry.kit.http import (
     represent_page,
 )
 from netregistry.kit.pagination import Page
-from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkUpdate
+from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkStats, NetworkUpdate
 from netregistry.networks.service import NetworkService
 
 router = APIRouter(
@@ -44,7 +44,7 @@ Service = Annotated[NetworkService, Depends(network_service)]
 )
 async def list_networks(request: Request, service: Service, page: PageDep) -> Response:
     """All networks, ordered by slug."""
-    networks, next_cursor = await service.list(page)
+    networks, next_cursor = await service.list_page(page)
     items = [NetworkRead.model_validate(network) for network in networks]
     return represent_page(request, Page(items=items, next_cursor=next_cursor))
 
@@ -76,6 +76,21 @@ async def get_network(request: Request, service: Service, slug: SlugPath) -> Res
     """One network by slug."""
     network = await service.get(slug)
     return represent(request, NetworkRead.model_validate(network))
+
+
+@router.get(
+    "/{slug}/stats",
+    operation_id="get_network_stats",
+    summary="A network in numbers",
+    response_model=NetworkStats,
+    responses=problems(404),
+)
+async def get_network_stats(
+    request: Request, service: Service, slug: SlugPath, as_of: AsOfDep
+) -> Response:
+    """On `as_of` (default today): members per category and per kind, distinct countries,
+    and the holders of every role."""
+    return represent(request, await service.stats(slug, as_of))
 
 
 @router.patch(

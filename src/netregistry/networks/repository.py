@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.kit.pagination import PageRequest, fetch_page
-from netregistry.models import Network
+from netregistry.models import Member, Membership, Network, Role, Tenure
 
 
 class NetworkRepository:
@@ -14,7 +17,7 @@ class NetworkRepository:
         self.session = session
 
     @staticmethod
-    def _base() -> Select[tuple[Network]]:
+    def _base() -> Select[Network]:
         return select(Network)
 
     async def get_by_slug(self, slug: str, *, for_update: bool = False) -> Network | None:
@@ -24,7 +27,7 @@ class NetworkRepository:
         network: Network | None = await self.session.scalar(statement)
         return network
 
-    async def list(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
+    async def list_page(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
         return await fetch_page(
             self.session,
             self._base(),
@@ -38,3 +41,68 @@ class NetworkRepository:
 
     async def delete(self, network: Network) -> None:
         await self.session.delete(network)
+
+    async def stats(self, network_id: uuid.UUID, as_of: date) -> dict[str, Any]:
+        """Counts of the memberships in force on ``as_of`` and the role holders: one query."""
+        current = (
+            select(Membership.category, Member.kind, Member.country_code)
+            .join(Member, Member.id == Membership.member_id)
+            .where(Membership.network_id == network_id, Membership.period.contains(as_of))
+            .cte("current")
+        )
+
+        def counts(column: Any) -> Any:
+            grouped = (
+                select(column.label("key"), func.count().label("n")).group_by(column).subquery()
+            )
+            return select(
+                func.coalesce(func.json_object_agg(grouped.c.key, grouped.c.n), text("'{}'::json"))
+            ).scalar_subquery()
+
+        holders = (
+            select(
+                Role.slug.label("role"),
+                func.coalesce(
+                    func.json_agg(
+                        func.json_build_object(
+                            "id",
+                            Member.id,
+                            "kind",
+                            Member.kind,
+                            "name",
+                            Member.name,
+                            "country_code",
+                            Member.country_code,
+                        )
+                    ).filter(Member.id.is_not(None)),
+                    text("'[]'::json"),
+                ).label("holders"),
+            )
+            .select_from(Role)
+            .outerjoin(Tenure, (Tenure.role_id == Role.id) & Tenure.period.contains(as_of))
+            .outerjoin(Member, Member.id == Tenure.member_id)
+            .where(Role.network_id == network_id)
+            .group_by(Role.slug)
+            .subquery()
+        )
+        row = (
+            await self.session.execute(
+                select(
+                    select(func.count()).select_from(current).scalar_subquery().label("total"),
+                    counts(current.c.category).label("by_category"),
+                    counts(current.c.kind).label("by_kind"),
+                    select(func.count(func.distinct(current.c.country_code)))
+                    .scalar_subquery()
+                    .label("countries"),
+                    select(
+                        func.coalesce(
+                            func.json_object_agg(holders.c.role, holders.c.holders),
+                            text("'{}'::json"),
+                        )
+                    )
+                    .scalar_subquery()
+                    .label("role_holders"),
+                )
+            )
+        ).one()
+        return dict(row._mapping)

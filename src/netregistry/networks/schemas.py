@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
@@ -8,6 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field, model_validator
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, WriteSchema
 from netregistry.kit.types import LongText, Name, ShortText, Slug, WebUrl
+from netregistry.members.schemas import MemberSummary
 
 
 def _unique(categories: list[str]) -> list[str]:
@@ -103,3 +104,33 @@ class NetworkRead(ReadSchema):
     membership_categories: list[str]
     created_at: datetime
     updated_at: datetime
+
+
+class NetworkStats(ReadSchema):
+    """A network on one day, in numbers."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "network": "citynet",
+                    "as_of": "2013-12-01",
+                    "members_total": 131,
+                    "by_category": {"full": 85, "associate": 46},
+                    "by_kind": {"city": 85, "organization": 46},
+                    "countries": 20,
+                    "role_holders": {"chair": [{"id": "…", "kind": "city", "name": "Seoul"}]},
+                }
+            ]
+        }
+    )
+
+    network: str
+    as_of: date
+    members_total: int
+    by_category: dict[str, int] = Field(description="Every category of the network, 0 included.")
+    by_kind: dict[str, int]
+    countries: int = Field(description="Distinct countries of the members.")
+    role_holders: dict[str, list[MemberSummary]] = Field(
+        description="Every role of the network with its holders that day."
+    )

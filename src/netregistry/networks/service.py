@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -12,9 +13,12 @@ from netregistry.errors import Conflict, NotFound
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import PageRequest
+from netregistry.memberships.repository import MembershipRepository
 from netregistry.models import Network
 from netregistry.networks.repository import NetworkRepository
-from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkUpdate
+from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkStats, NetworkUpdate
+from netregistry.roles.repository import RoleRepository
+from netregistry.tenures import rules
 
 RESOURCE = "network"
 
@@ -25,14 +29,28 @@ class NetworkService:
         self.repository = NetworkRepository(session)
         self.audit = AuditTrail(session, actor)
 
-    async def list(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
-        return await self.repository.list(page)
+    async def list_page(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
+        return await self.repository.list_page(page)
 
     async def get(self, slug: str, *, for_update: bool = False) -> Network:
         network = await self.repository.get_by_slug(slug, for_update=for_update)
         if network is None:
             raise NotFound(f"No network with slug {slug!r}.")
         return network
+
+    async def stats(self, slug: str, as_of: date) -> NetworkStats:
+        network = await self.get(slug)
+        figures = await self.repository.stats(network.id, as_of)
+        by_category = dict.fromkeys(network.membership_categories, 0) | figures["by_category"]
+        return NetworkStats(
+            network=slug,
+            as_of=as_of,
+            members_total=figures["total"],
+            by_category=by_category,
+            by_kind=figures["by_kind"],
+            countries=figures["countries"],
+            role_holders=figures["role_holders"],
+        )
 
     async def create(self, data: NetworkCreate) -> NetworkRead:
         network = Network(**data.values())
@@ -57,6 +75,10 @@ class NetworkService:
         before = NetworkRead.model_validate(network)
         require_match(if_match, before)
         changes = data.values(exclude_unset=True)
+        if "membership_categories" in changes:
+            await self._check_categories_unused(
+                network, set(network.membership_categories) - set(changes["membership_categories"])
+            )
         for field, value in changes.items():
             setattr(network, field, value)
         await integrity.flush(self.session, {})
@@ -65,10 +87,40 @@ class NetworkService:
         await self.audit.record("update", RESOURCE, slug, network=slug, before=before, after=after)
         return after
 
+    async def _check_categories_unused(self, network: Network, removed: set[str]) -> None:
+        """A category may be dropped only when no membership or role refers to it."""
+        if not removed:
+            return
+        # No membership may be written with a category while it is being dropped.
+        await rules.lock_network(self.session, network.id, exclusive=True)
+        listed = ", ".join(sorted(removed))
+        if used := await MembershipRepository(self.session).category_in_use(
+            network.id, sorted(removed)
+        ):
+            raise Conflict(
+                f"{network.slug} has {used} membership(s) in {listed}; "
+                "change their category before dropping it."
+            )
+        if roles := await RoleRepository(self.session).categories_in_use(
+            network.id, sorted(removed)
+        ):
+            raise Conflict(
+                f"The roles {', '.join(roles)} of {network.slug} are open to {listed}; "
+                "change their eligible categories first."
+            )
+
     async def delete(self, slug: str, *, if_match: str | None) -> None:
         network = await self.get(slug, for_update=True)
         before = NetworkRead.model_validate(network)
         require_match(if_match, before)
         await self.repository.delete(network)
-        await integrity.flush(self.session, {})
+        await integrity.flush(
+            self.session,
+            {
+                f"fk_{table}_network_id_networks": lambda: Conflict(
+                    f"{slug} still has memberships, roles or tenures; delete them first."
+                )
+                for table in ("memberships", "roles", "tenures")
+            },
+        )
         await self.audit.record("delete", RESOURCE, slug, network=slug, before=before)

@@ -1,0 +1,212 @@
+# No `from __future__ import annotations`: FastAPI reads the request and response types
+# of the routes built in `_member_router` from their closures at definition time.
+import uuid
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.auth.dependencies import Actor, Admin, authorize_write
+from netregistry.auth.principal import Principal
+from netregistry.errors import NotFound
+from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.kit.http import (
+    WRITE_STATUSES,
+    IfMatch,
+    created,
+    no_content,
+    problems,
+    represent,
+    represent_page,
+)
+from netregistry.kit.pagination import Page
+from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.members.repository import MemberRepository
+from netregistry.members.schemas import (
+    CityCreate,
+    CityRead,
+    CityUpdate,
+    MemberSummary,
+    OrganizationCreate,
+    OrganizationRead,
+    OrganizationUpdate,
+)
+from netregistry.members.service import MemberService, city_service, organization_service
+from netregistry.memberships.service import MembershipService
+from netregistry.tenures.schemas import MemberHistory
+from netregistry.tenures.service import TenureService
+
+MemberId = Annotated[uuid.UUID, Path(description="The member's id.")]
+
+
+def _member_router(
+    *,
+    path: str,
+    tag: str,
+    noun: str,
+    plural: str,
+    create_schema: type[WriteSchema],
+    update_schema: type[WriteSchema],
+    read_schema: type[ReadSchema],
+    make_service: Callable[[AsyncSession, Principal | None], MemberService[Any]],
+) -> APIRouter:
+    """The CRUD routes of one kind of member (cities, organizations)."""
+    router = APIRouter(prefix=path, tags=[tag], dependencies=[Depends(authorize_write)])
+
+    def service(session: SessionDep, actor: Actor) -> MemberService[Any]:
+        return make_service(session, actor)
+
+    Service = Annotated[MemberService[Any], Depends(service)]
+
+    @router.get(
+        "",
+        operation_id=f"list_{plural}",
+        summary=f"List {plural}",
+        response_model=Page[read_schema],  # type: ignore[valid-type]
+        responses=problems(400, 404),
+        description=(
+            f"All {plural}, by name; or, with `q`, ranked by how well the name or an "
+            "alternative name matches (case, accents and small typos forgiven)."
+        ),
+    )
+    async def list_members(
+        request: Request,
+        service: Service,
+        page: PageDep,
+        as_of: AsOfDep,
+        country: Annotated[
+            str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO country code.")
+        ] = None,
+        q: Annotated[
+            str | None, Query(min_length=1, max_length=200, description="Name search.")
+        ] = None,
+        wikidata: Annotated[str | None, Query(pattern="^Q[1-9][0-9]*$")] = None,
+        network: Annotated[
+            str | None,
+            Query(max_length=63, description="Only members of this network on `as_of`."),
+        ] = None,
+    ) -> Response:
+        items, next_cursor = await service.list_page(
+            page,
+            country=country.upper() if country else None,
+            wikidata=wikidata,
+            network=network,
+            as_of=as_of,
+            q=q,
+        )
+        return represent_page(request, Page(items=items, next_cursor=next_cursor))
+
+    @router.post(
+        "",
+        operation_id=f"create_{noun}",
+        summary=f"Create a {noun}",
+        status_code=201,
+        response_model=read_schema,
+        responses=problems(*WRITE_STATUSES, 409),
+        description=(
+            f"Add a {noun}. Any valid key may; 409 if its wikidata or geonames id is taken."
+        ),
+    )
+    async def create_member(
+        request: Request,
+        service: Service,
+        body: create_schema,  # type: ignore[valid-type]
+    ) -> Response:
+        member = await service.create(body)
+        return created(request, member, location=f"{path}/{member.id}")
+
+    @router.get(
+        "/{member_id}",
+        operation_id=f"get_{noun}",
+        summary=f"Get a {noun}",
+        response_model=read_schema,
+        responses=problems(404),
+        description=f"One {noun} by id.",
+    )
+    async def get_member(request: Request, service: Service, member_id: MemberId) -> Response:
+        return represent(request, await service.get(member_id))
+
+    @router.patch(
+        "/{member_id}",
+        operation_id=f"update_{noun}",
+        summary=f"Update a {noun}",
+        response_model=read_schema,
+        responses=problems(*WRITE_STATUSES, 404, 409, 412),
+        description="Change some fields; send `If-Match` to refuse a lost update.",
+    )
+    async def update_member(
+        request: Request,
+        service: Service,
+        member_id: MemberId,
+        body: update_schema,  # type: ignore[valid-type]
+        if_match: IfMatch = None,
+    ) -> Response:
+        return represent(request, await service.update(member_id, body, if_match=if_match))
+
+    @router.delete(
+        "/{member_id}",
+        operation_id=f"delete_{noun}",
+        summary=f"Delete a {noun}",
+        status_code=204,
+        response_class=Response,
+        responses=problems(*WRITE_STATUSES, 404, 409, 412),
+        description=f"Remove a {noun} with no memberships or tenures (409 names them). Admin only.",
+    )
+    async def delete_member(
+        service: Service, _admin: Admin, member_id: MemberId, if_match: IfMatch = None
+    ) -> Response:
+        await service.delete(member_id, if_match=if_match)
+        return no_content()
+
+    return router
+
+
+cities_router = _member_router(
+    path="/v1/cities",
+    tag="cities",
+    noun="city",
+    plural="cities",
+    create_schema=CityCreate,
+    update_schema=CityUpdate,
+    read_schema=CityRead,
+    make_service=city_service,
+)
+organizations_router = _member_router(
+    path="/v1/organizations",
+    tag="organizations",
+    noun="organization",
+    plural="organizations",
+    create_schema=OrganizationCreate,
+    update_schema=OrganizationUpdate,
+    read_schema=OrganizationRead,
+    make_service=organization_service,
+)
+
+
+member_router = APIRouter(
+    prefix="/v1/members", tags=["members"], dependencies=[Depends(authorize_write)]
+)
+
+
+@member_router.get(
+    "/{member_id}/memberships",
+    operation_id="get_member_history",
+    summary="A member's networks",
+    response_model=MemberHistory,
+    responses=problems(404),
+)
+async def get_member_history(
+    request: Request, session: SessionDep, actor: Actor, member_id: MemberId
+) -> Response:
+    """Every membership and tenure of one city or organization, in every network:
+    "which networks is Seoul in"."""
+    member = await MemberRepository(session).get(member_id)
+    if member is None:
+        raise NotFound(f"No city or organization with id {member_id}.")
+    history = MemberHistory(
+        member=MemberSummary.model_validate(member),
+        memberships=list(await MembershipService(session, actor).for_member(member_id)),
+        tenures=list(await TenureService(session, actor).for_member(member_id)),
+    )
+    return represent(request, history)

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import ConfigDict, Field, model_validator
+
+from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.types import CountryCode, Name, WebUrl, WikidataId
+
+AltNames = Annotated[list[Name], Field(max_length=50, description="Other names and spellings.")]
+Latitude = Annotated[float, Field(ge=-90, le=90, examples=[37.5667])]
+Longitude = Annotated[float, Field(ge=-180, le=180, examples=[126.9783])]
+Population = Annotated[int, Field(ge=0, le=10_000_000_000, examples=[9_386_034])]
+GeonamesId = Annotated[int, Field(ge=1, le=2_147_483_647, examples=[1835848])]
+OrgType = Annotated[str, Field(min_length=1, max_length=100, examples=["NGO"])]
+
+SEOUL: dict[str, Any] = {
+    "name": "Seoul",
+    "alt_names": ["서울", "Seoul Metropolitan Government"],
+    "country_code": "KR",
+    "subdivision": None,
+    "population": 9_386_034,
+    "latitude": 37.5667,
+    "longitude": 126.9783,
+    "wikidata": "Q8684",
+    "geonames": 1835848,
+}
+KOICA: dict[str, Any] = {
+    "name": "Korea International Cooperation Agency",
+    "alt_names": ["KOICA"],
+    "country_code": "KR",
+    "org_type": "government agency",
+    "website": "https://www.koica.go.kr",
+    "wikidata": "Q1783468",
+}
+
+
+class MemberSummary(ReadSchema):
+    """A member as embedded wherever one appears."""
+
+    id: uuid.UUID
+    kind: Literal["city", "organization"]
+    name: str = Field(examples=["Seoul"])
+    country_code: str | None = Field(examples=["KR"])
+
+
+def _not_null(model: WriteSchema, *fields: str) -> None:
+    for field in fields:
+        if field in model.model_fields_set and getattr(model, field) is None:
+            raise ValueError(f"{field} cannot be null")
+
+
+class CityCreate(WriteSchema):
+    """A new city (a local government)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [SEOUL]})
+
+    name: Name
+    alt_names: AltNames = Field(default_factory=list)
+    country_code: CountryCode
+    subdivision: Name | None = None
+    population: Population | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    wikidata: WikidataId | None = None
+    geonames: GeonamesId | None = None
+
+
+class CityUpdate(WriteSchema):
+    """Changes to a city: only the fields sent change; `null` clears an optional field."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"population": 9_400_000}]})
+
+    name: Name | None = None
+    alt_names: AltNames | None = None
+    country_code: CountryCode | None = None
+    subdivision: Name | None = None
+    population: Population | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    wikidata: WikidataId | None = None
+    geonames: GeonamesId | None = None
+
+    @model_validator(mode="after")
+    def _required_not_cleared(self) -> CityUpdate:
+        _not_null(self, "name", "alt_names", "country_code")
+        return self
+
+
+class CityRead(ReadSchema):
+    """A city."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "city", **SEOUL}]})
+
+    id: uuid.UUID
+    kind: Literal["city"]
+    name: str
+    alt_names: list[str]
+    country_code: str
+    subdivision: str | None
+    population: int | None
+    latitude: float | None
+    longitude: float | None
+    wikidata: str | None
+    geonames: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class OrganizationCreate(WriteSchema):
+    """A new organization: an NGO, institute, agency or company."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [KOICA]})
+
+    name: Name
+    alt_names: AltNames = Field(default_factory=list)
+    country_code: CountryCode | None = Field(
+        default=None, description="Null for international bodies."
+    )
+    org_type: OrgType | None = None
+    website: WebUrl | None = None
+    wikidata: WikidataId | None = None
+
+
+class OrganizationUpdate(WriteSchema):
+    """Changes to an organization: only the fields sent change."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"org_type": "NGO"}]})
+
+    name: Name | None = None
+    alt_names: AltNames | None = None
+    country_code: CountryCode | None = None
+    org_type: OrgType | None = None
+    website: WebUrl | None = None
+    wikidata: WikidataId | None = None
+
+    @model_validator(mode="after")
+    def _required_not_cleared(self) -> OrganizationUpdate:
+        _not_null(self, "name", "alt_names")
+        return self
+
+
+class OrganizationRead(ReadSchema):
+    """An organization."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "organization", **KOICA}]})
+
+    id: uuid.UUID
+    kind: Literal["organization"]
+    name: str
+    alt_names: list[str]
+    country_code: str | None
+    org_type: str | None
+    website: str | None
+    wikidata: str | None
+    created_at: datetime
+    updated_at: datetime

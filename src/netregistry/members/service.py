@@ -1,0 +1,151 @@
+"""Cities and organizations: the members of networks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Generic, Literal, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.audit.service import AuditTrail
+from netregistry.auth.principal import Principal
+from netregistry.errors import Conflict, NotFound
+from netregistry.kit import integrity
+from netregistry.kit.etag import require_match
+from netregistry.kit.pagination import PageRequest
+from netregistry.kit.schemas import WriteSchema
+from netregistry.members.repository import MemberRepository
+from netregistry.members.schemas import CityRead, OrganizationRead
+from netregistry.models import Member
+from netregistry.networks.service import NetworkService
+
+Kind = Literal["city", "organization"]
+ReadT = TypeVar("ReadT", CityRead, OrganizationRead)
+
+_CONSTRAINTS = {
+    "uq_members_wikidata": lambda: Conflict("Another member already has this wikidata id."),
+    "uq_members_geonames": lambda: Conflict("Another member already has this geonames id."),
+}
+
+
+class MemberService(Generic[ReadT]):
+    """Creates, changes and removes members of one kind."""
+
+    def __init__(
+        self, session: AsyncSession, actor: Principal | None, kind: Kind, read: type[ReadT]
+    ) -> None:
+        self.session = session
+        self.kind = kind
+        self.read: type[ReadT] = read
+        self.repository = MemberRepository(session)
+        self.audit = AuditTrail(session, actor)
+        self.networks = NetworkService(session, actor)
+
+    async def get(self, member_id: uuid.UUID) -> ReadT:
+        return self.read.model_validate(await self._get(member_id))
+
+    async def _get(self, member_id: uuid.UUID, *, for_update: bool = False) -> Member:
+        member = (
+            await self.repository.get_for_update(member_id, self.kind)
+            if for_update
+            else await self.repository.get(member_id, kind=self.kind)
+        )
+        if member is None:
+            raise NotFound(f"No {self.kind} with id {member_id}.")
+        return member
+
+    async def list_page(
+        self,
+        page: PageRequest,
+        *,
+        country: str | None,
+        wikidata: str | None,
+        network: str | None,
+        as_of: date,
+        q: str | None,
+    ) -> tuple[list[ReadT], str | None]:
+        network_id = (await self.networks.get(network)).id if network is not None else None
+        members, cursor = await self.repository.list_page(
+            page,
+            kind=self.kind,
+            country=country,
+            wikidata=wikidata,
+            network_id=network_id,
+            as_of=as_of,
+            q=q,
+        )
+        return [self.read.model_validate(member) for member in members], cursor
+
+    async def create(self, data: WriteSchema) -> ReadT:
+        values = data.values()
+        await self._check_identifiers(values.get("wikidata"), values.get("geonames"), None)
+        member = Member(kind=self.kind, **values)
+        self.repository.add(member)
+        await integrity.flush(self.session, _CONSTRAINTS)
+        await self.session.refresh(member)
+        created = self.read.model_validate(member)
+        await self.audit.record("create", self.kind, str(member.id), network=None, after=created)
+        return created
+
+    async def update(
+        self, member_id: uuid.UUID, data: WriteSchema, *, if_match: str | None
+    ) -> ReadT:
+        member = await self._get(member_id, for_update=True)
+        before = self.read.model_validate(member)
+        require_match(if_match, before)
+        changes = data.values(exclude_unset=True)
+        await self._check_identifiers(changes.get("wikidata"), changes.get("geonames"), member.id)
+        for field, value in changes.items():
+            setattr(member, field, value)
+        await integrity.flush(self.session, _CONSTRAINTS)
+        await self.session.refresh(member)
+        after = self.read.model_validate(member)
+        await self.audit.record(
+            "update", self.kind, str(member.id), network=None, before=before, after=after
+        )
+        return after
+
+    async def delete(self, member_id: uuid.UUID, *, if_match: str | None) -> None:
+        member = await self._get(member_id, for_update=True)
+        before = self.read.model_validate(member)
+        require_match(if_match, before)
+        if blocking := await self.repository.commitments(member.id):
+            raise Conflict(
+                f"{member.name} still has memberships or tenures; delete or correct them "
+                f"first: {'; '.join(blocking)}."
+            )
+        await self.repository.delete(member)
+        await integrity.flush(
+            self.session,
+            {
+                name: lambda: Conflict(f"{member.name} gained a membership or tenure meanwhile.")
+                for name in ("fk_memberships_member_id_members", "fk_tenures_member_id_members")
+            },
+        )
+        await self.audit.record("delete", self.kind, str(member.id), network=None, before=before)
+
+    async def _check_identifiers(
+        self, wikidata: str | None, geonames: int | None, own_id: uuid.UUID | None
+    ) -> None:
+        """Name the member that already carries an external identifier (409)."""
+        for label, found in (
+            ("wikidata id", wikidata and await self.repository.find_by_wikidata(wikidata)),
+            ("geonames id", geonames and await self.repository.find_by_geonames(geonames)),
+        ):
+            if isinstance(found, Member) and found.id != own_id:
+                value = wikidata if label == "wikidata id" else geonames
+                raise Conflict(
+                    f"The {label} {value} already belongs to "
+                    f"{found.kind} {found.name} ({found.id})."
+                )
+
+
+def city_service(session: AsyncSession, actor: Principal | None) -> MemberService[CityRead]:
+    return MemberService(session, actor, "city", CityRead)
+
+
+def organization_service(
+    session: AsyncSession, actor: Principal | None
+) -> MemberService[OrganizationRead]:
+    return MemberService(session, actor, "organization", OrganizationRead)

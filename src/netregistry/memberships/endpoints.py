@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from netregistry.auth.dependencies import Actor, authorize_write
+from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.kit.http import (
+    WRITE_STATUSES,
+    IfMatch,
+    created,
+    no_content,
+    problems,
+    represent,
+    represent_page,
+)
+from netregistry.kit.pagination import Page
+from netregistry.memberships.schemas import (
+    MemberListRow,
+    MembershipCreate,
+    MembershipRead,
+    MembershipUpdate,
+)
+from netregistry.memberships.service import MembershipService
+from netregistry.networks.endpoints import SlugPath
+
+router = APIRouter(
+    prefix="/v1/networks/{slug}",
+    tags=["memberships"],
+    dependencies=[Depends(authorize_write)],
+)
+
+MembershipId = Annotated[uuid.UUID, Path(description="The membership's id.")]
+
+
+def membership_service(session: SessionDep, actor: Actor) -> MembershipService:
+    return MembershipService(session, actor)
+
+
+Service = Annotated[MembershipService, Depends(membership_service)]
+
+
+@router.get(
+    "/members",
+    operation_id="list_network_members",
+    summary="Members on a date",
+    response_model=Page[MemberListRow],
+    responses=problems(400, 404),
+)
+async def list_network_members(
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    as_of: AsOfDep,
+    page: PageDep,
+    category: Annotated[str | None, Query(max_length=63, examples=["full"])] = None,
+    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", examples=["KR"])] = None,
+    kind: Annotated[Literal["city", "organization"] | None, Query()] = None,
+    role: Annotated[
+        str | None, Query(max_length=63, description="Only holders of this role that day.")
+    ] = None,
+    q: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="Name search.")
+    ] = None,
+) -> Response:
+    """The memberships in force on `as_of` (default today), by member name, with the roles
+    each member holds that day."""
+    rows, next_cursor = await service.members_on(
+        slug,
+        as_of,
+        page,
+        category=category,
+        country=country.upper() if country else None,
+        kind=kind,
+        role=role,
+        q=q,
+    )
+    return represent_page(request, Page(items=rows, next_cursor=next_cursor))
+
+
+@router.get(
+    "/memberships",
+    operation_id="list_memberships",
+    summary="Membership history",
+    response_model=Page[MembershipRead],
+    responses=problems(400, 404),
+)
+async def list_memberships(
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    page: PageDep,
+    member_id: Annotated[uuid.UUID | None, Query(description="Only this member's.")] = None,
+) -> Response:
+    """Every membership of the network, ended ones too, in the order they were recorded."""
+    items, next_cursor = await service.list_page(slug, page, member_id=member_id)
+    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "/memberships",
+    operation_id="create_membership",
+    summary="Add a membership",
+    status_code=201,
+    response_model=MembershipRead,
+    responses=problems(*WRITE_STATUSES, 404, 409),
+)
+async def create_membership(
+    request: Request, service: Service, slug: SlugPath, body: MembershipCreate
+) -> Response:
+    """Record that a member belongs to the network in a category from `start_date`.
+    409 if it overlaps another membership of the same member."""
+    membership = await service.create(slug, body)
+    return created(request, membership, location=f"/v1/networks/{slug}/memberships/{membership.id}")
+
+
+@router.get(
+    "/memberships/{membership_id}",
+    operation_id="get_membership",
+    summary="Get a membership",
+    response_model=MembershipRead,
+    responses=problems(404),
+)
+async def get_membership(
+    request: Request, service: Service, slug: SlugPath, membership_id: MembershipId
+) -> Response:
+    """One membership by id."""
+    return represent(request, await service.get(slug, membership_id))
+
+
+@router.patch(
+    "/memberships/{membership_id}",
+    operation_id="update_membership",
+    summary="Change or end a membership",
+    response_model=MembershipRead,
+    responses=problems(*WRITE_STATUSES, 404, 409, 412),
+)
+async def update_membership(
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    membership_id: MembershipId,
+    body: MembershipUpdate,
+    if_match: IfMatch = None,
+) -> Response:
+    """Correct a membership or end it (`end_date`). 409 if a tenure of the member would be
+    left outside its memberships."""
+    return represent(request, await service.update(slug, membership_id, body, if_match=if_match))
+
+
+@router.delete(
+    "/memberships/{membership_id}",
+    operation_id="delete_membership",
+    summary="Delete a membership",
+    status_code=204,
+    response_class=Response,
+    responses=problems(*WRITE_STATUSES, 404, 409, 412),
+)
+async def delete_membership(
+    service: Service, slug: SlugPath, membership_id: MembershipId, if_match: IfMatch = None
+) -> Response:
+    """Remove a membership recorded in error (to end one, set its `end_date`)."""
+    await service.delete(slug, membership_id, if_match=if_match)
+    return no_content()

@@ -1,0 +1,220 @@
+"""Memberships: who belongs to a network, in which category, over which period."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.audit.service import AuditTrail
+from netregistry.auth.principal import Principal
+from netregistry.errors import Conflict, FieldError, NotFound, ValidationFailed
+from netregistry.kit import integrity
+from netregistry.kit.dates import PartialDate, describe_period, validate_period
+from netregistry.kit.etag import require_match
+from netregistry.kit.pagination import PageRequest
+from netregistry.members.repository import MemberRepository
+from netregistry.memberships.repository import MembershipRepository
+from netregistry.memberships.schemas import (
+    MemberListRow,
+    MembershipCreate,
+    MembershipRead,
+    MembershipUpdate,
+)
+from netregistry.models import Membership, Network
+from netregistry.networks.service import NetworkService
+from netregistry.tenures import rules
+
+RESOURCE = "membership"
+
+
+def invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field}: {message}",
+        [FieldError(location=["body", field], message=message, type="value_error")],
+    )
+
+
+def overlap_conflict(existing: Membership) -> Conflict:
+    return Conflict(
+        f"{existing.member.name} is already a {existing.category} member of "
+        f"{existing.network.slug} {describe_period(existing.start_date, existing.end_date)} "
+        f"(membership {existing.id}); one member's memberships of a network cannot overlap. "
+        "End that membership first, or correct its dates."
+    )
+
+
+class MembershipService:
+    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
+        self.session = session
+        self.repository = MembershipRepository(session)
+        self.members = MemberRepository(session)
+        self.networks = NetworkService(session, actor)
+        self.audit = AuditTrail(session, actor)
+
+    async def list_page(
+        self, slug: str, page: PageRequest, *, member_id: uuid.UUID | None
+    ) -> tuple[list[MembershipRead], str | None]:
+        network = await self.networks.get(slug)
+        memberships, cursor = await self.repository.list_page(network.id, page, member_id=member_id)
+        return [MembershipRead.model_validate(m) for m in memberships], cursor
+
+    async def get(self, slug: str, membership_id: uuid.UUID) -> MembershipRead:
+        network = await self.networks.get(slug)
+        return MembershipRead.model_validate(await self._get(network, membership_id))
+
+    async def members_on(
+        self,
+        slug: str,
+        as_of: date,
+        page: PageRequest,
+        *,
+        category: str | None,
+        country: str | None,
+        kind: str | None,
+        role: str | None,
+        q: str | None,
+    ) -> tuple[list[MemberListRow], str | None]:
+        network = await self.networks.get(slug)
+        rows, cursor = await self.repository.members_on(
+            network.id, as_of, page, category=category, country=country, kind=kind, role=role, q=q
+        )
+        return [_member_list_row(row) for row in rows], cursor
+
+    async def create(self, slug: str, data: MembershipCreate) -> MembershipRead:
+        network = await self._locked_network(slug)
+        _check_category(network, data.category)
+        member = await self.members.get(data.member_id)
+        if member is None:
+            raise invalid("member_id", f"no city or organization with id {data.member_id}")
+        await rules.lock_members(self.session, network.id, [member.id])
+        await self._check_no_overlap(network, member.id, data.start_date, data.end_date, None)
+        membership = Membership(network_id=network.id, **data.values())
+        self.repository.add(membership)
+        await self._flush(network, membership)
+        created = MembershipRead.model_validate(await self._get(network, membership.id))
+        await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
+        return created
+
+    async def update(
+        self,
+        slug: str,
+        membership_id: uuid.UUID,
+        data: MembershipUpdate,
+        *,
+        if_match: str | None,
+    ) -> MembershipRead:
+        network = await self._locked_network(slug)
+        membership = await self._get(network, membership_id, for_update=True)
+        before = MembershipRead.model_validate(membership)
+        require_match(if_match, before)
+        await rules.lock_members(self.session, network.id, [membership.member_id])
+        changes = data.values(exclude_unset=True)
+        start = changes.get("start_date", membership.start_date)
+        end = changes.get("end_date", membership.end_date)
+        if problem := validate_period(start, end):
+            raise invalid("end_date", problem)
+        if "category" in changes:
+            _check_category(network, changes["category"])
+        await self._check_no_overlap(network, membership.member_id, start, end, membership.id)
+        for field, value in changes.items():
+            setattr(membership, field, value)
+        await self._flush(network, membership)
+        await rules.check_membership_coverage(
+            self.session, network.id, member_id=membership.member_id
+        )
+        after = MembershipRead.model_validate(await self._get(network, membership.id))
+        await self.audit.record(
+            "update", RESOURCE, str(after.id), network=slug, before=before, after=after
+        )
+        return after
+
+    async def delete(self, slug: str, membership_id: uuid.UUID, *, if_match: str | None) -> None:
+        network = await self._locked_network(slug)
+        membership = await self._get(network, membership_id, for_update=True)
+        before = MembershipRead.model_validate(membership)
+        require_match(if_match, before)
+        await rules.lock_members(self.session, network.id, [membership.member_id])
+        await self.repository.delete(membership)
+        await integrity.flush(self.session, {})
+        await rules.check_membership_coverage(
+            self.session, network.id, member_id=membership.member_id
+        )
+        await self.audit.record("delete", RESOURCE, str(before.id), network=slug, before=before)
+
+    async def for_member(self, member_id: uuid.UUID) -> Sequence[MembershipRead]:
+        return [
+            MembershipRead.model_validate(m) for m in await self.repository.for_member(member_id)
+        ]
+
+    async def _locked_network(self, slug: str) -> Network:
+        """The network, read after taking the shared lock on its rules."""
+        network = await self.networks.get(slug)
+        await rules.lock_network(self.session, network.id, exclusive=False)
+        await self.session.refresh(network)
+        return network
+
+    async def _get(
+        self, network: Network, membership_id: uuid.UUID, *, for_update: bool = False
+    ) -> Membership:
+        membership = await self.repository.get(network.id, membership_id, for_update=for_update)
+        if membership is None:
+            raise NotFound(f"No membership {membership_id} in {network.slug}.")
+        return membership
+
+    async def _check_no_overlap(
+        self,
+        network: Network,
+        member_id: uuid.UUID,
+        start: PartialDate | None,
+        end: PartialDate | None,
+        exclude: uuid.UUID | None,
+    ) -> None:
+        existing = await self.repository.overlapping(
+            network.id, member_id, start, end, exclude=exclude
+        )
+        if existing is not None:
+            raise overlap_conflict(existing)
+
+    async def _flush(self, network: Network, membership: Membership) -> None:
+        async def overlap() -> Conflict:
+            existing = await self.repository.overlapping(
+                network.id,
+                membership.member_id,
+                membership.start_date,
+                membership.end_date,
+                exclude=membership.id,
+            )
+            return overlap_conflict(existing) if existing else Conflict("Memberships overlap.")
+
+        await integrity.flush(self.session, {"ex_memberships_no_overlap": overlap})
+
+
+def _check_category(network: Network, category: str) -> None:
+    if category not in network.membership_categories:
+        raise invalid(
+            "category",
+            f"{category!r} is not a category of {network.slug}; "
+            f"use one of {', '.join(network.membership_categories)}",
+        )
+
+
+def _member_list_row(row: Row[tuple[object, ...]]) -> MemberListRow:
+    return MemberListRow.model_validate(
+        {
+            "membership_id": row.membership_id,
+            "member": {
+                "id": row.member_id,
+                "kind": row.kind,
+                "name": row.name,
+                "country_code": row.country_code,
+            },
+            "category": row.category,
+            "start_date": row.start_date,
+            "end_date": row.end_date,
+            "roles": row.roles,
+        }
+    )

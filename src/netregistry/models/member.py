@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Computed,
+    Float,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Mapped, mapped_column
+
+from netregistry.models.base import Base, Timestamps, UUIDPrimaryKey
+
+MEMBER_KINDS = ("city", "organization")
+
+
+class Member(UUIDPrimaryKey, Timestamps, Base):
+    """A member of networks: a city (local government) or an organization.
+
+    Both live in one table so that a membership or tenure points at either with one
+    foreign key; ``kind`` says which, and the kind-specific columns stay null otherwise.
+    """
+
+    __tablename__ = "members"
+    __table_args__ = (
+        CheckConstraint("kind IN ('city', 'organization')", name="kind"),
+        CheckConstraint("kind = 'organization' OR country_code IS NOT NULL", name="city_country"),
+        CheckConstraint("country_code ~ '^[A-Z]{2}$'", name="country_code_format"),
+        CheckConstraint("wikidata ~ '^Q[1-9][0-9]*$'", name="wikidata_format"),
+        CheckConstraint("latitude BETWEEN -90 AND 90", name="latitude_range"),
+        CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
+        CheckConstraint("population >= 0", name="population_positive"),
+        CheckConstraint("geonames > 0", name="geonames_positive"),
+        Index(
+            "ix_members_search_text",
+            "search_text",
+            postgresql_using="gin",
+            postgresql_ops={"search_text": "gin_trgm_ops"},
+        ),
+        Index(None, "kind", "name", "id"),
+        Index(None, "country_code"),
+    )
+
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    alt_names: Mapped[list[str]] = mapped_column(
+        ARRAY(String(200)), server_default=text("'{}'::varchar[]")
+    )
+    country_code: Mapped[str | None] = mapped_column(String(2))
+    subdivision: Mapped[str | None] = mapped_column(String(200))
+    population: Mapped[int | None] = mapped_column(BigInteger)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    geonames: Mapped[int | None] = mapped_column(Integer, unique=True)
+    org_type: Mapped[str | None] = mapped_column(String(100))
+    website: Mapped[str | None] = mapped_column(String(2000))
+    wikidata: Mapped[str | None] = mapped_column(String(20), unique=True)
+    search_text: Mapped[str] = mapped_column(
+        Text, Computed("member_search_text(name, alt_names)", persisted=True)
+    )

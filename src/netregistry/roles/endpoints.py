@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from netregistry.auth.dependencies import Actor, authorize_write
+from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.kit.http import (
+    WRITE_STATUSES,
+    IfMatch,
+    created,
+    no_content,
+    problems,
+    represent,
+    represent_page,
+)
+from netregistry.kit.pagination import Page
+from netregistry.networks.endpoints import SlugPath
+from netregistry.roles.schemas import RoleCreate, RoleRead, RoleUpdate
+from netregistry.roles.service import RoleService
+from netregistry.tenures.schemas import HandoverRead, HandoverRequest, HolderRow
+from netregistry.tenures.service import TenureService
+
+router = APIRouter(
+    prefix="/v1/networks/{slug}/roles", tags=["roles"], dependencies=[Depends(authorize_write)]
+)
+
+RolePath = Annotated[str, Path(max_length=63, description="The role's slug.", examples=["chair"])]
+
+
+def role_service(session: SessionDep, actor: Actor) -> RoleService:
+    return RoleService(session, actor)
+
+
+def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
+    return TenureService(session, actor)
+
+
+Service = Annotated[RoleService, Depends(role_service)]
+Tenures = Annotated[TenureService, Depends(tenure_service)]
+
+
+@router.get(
+    "",
+    operation_id="list_roles",
+    summary="List roles",
+    response_model=Page[RoleRead],
+    responses=problems(400, 404),
+)
+async def list_roles(request: Request, service: Service, slug: SlugPath, page: PageDep) -> Response:
+    """The offices the network defines, by slug."""
+    items, next_cursor = await service.list_page(slug, page)
+    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "",
+    operation_id="create_role",
+    summary="Define a role",
+    status_code=201,
+    response_model=RoleRead,
+    responses=problems(*WRITE_STATUSES, 404, 409),
+)
+async def create_role(
+    request: Request, service: Service, slug: SlugPath, body: RoleCreate
+) -> Response:
+    """Define an office: its holder limit, whether holders must be members, and of which
+    categories."""
+    role = await service.create(slug, body)
+    return created(request, role, location=f"/v1/networks/{slug}/roles/{role.slug}")
+
+
+@router.get(
+    "/{role}",
+    operation_id="get_role",
+    summary="Get a role",
+    response_model=RoleRead,
+    responses=problems(404),
+)
+async def get_role(request: Request, service: Service, slug: SlugPath, role: RolePath) -> Response:
+    """One role by slug."""
+    return represent(request, await service.get(slug, role))
+
+
+@router.patch(
+    "/{role}",
+    operation_id="update_role",
+    summary="Update a role",
+    response_model=RoleRead,
+    responses=problems(*WRITE_STATUSES, 404, 409, 412),
+)
+async def update_role(
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    role: RolePath,
+    body: RoleUpdate,
+    if_match: IfMatch = None,
+) -> Response:
+    """Change a role's rules; 409 if the recorded tenures would break them."""
+    return represent(request, await service.update(slug, role, body, if_match=if_match))
+
+
+@router.delete(
+    "/{role}",
+    operation_id="delete_role",
+    summary="Delete a role",
+    status_code=204,
+    response_class=Response,
+    responses=problems(*WRITE_STATUSES, 404, 409, 412),
+)
+async def delete_role(
+    service: Service, slug: SlugPath, role: RolePath, if_match: IfMatch = None
+) -> Response:
+    """Remove a role that has no tenures."""
+    await service.delete(slug, role, if_match=if_match)
+    return no_content()
+
+
+@router.get(
+    "/{role}/holders",
+    operation_id="list_role_holders",
+    summary="Holders on a date",
+    response_model=Page[HolderRow],
+    responses=problems(400, 404),
+)
+async def list_role_holders(
+    request: Request,
+    tenures: Tenures,
+    slug: SlugPath,
+    role: RolePath,
+    as_of: AsOfDep,
+    page: PageDep,
+) -> Response:
+    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
+    items, next_cursor = await tenures.holders(slug, role, as_of, page)
+    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+
+
+@router.post(
+    "/{role}/handover",
+    operation_id="hand_over_role",
+    summary="Hand a role over",
+    status_code=201,
+    response_model=HandoverRead,
+    responses=problems(*WRITE_STATUSES, 404, 409),
+)
+async def hand_over_role(
+    request: Request, tenures: Tenures, slug: SlugPath, role: RolePath, body: HandoverRequest
+) -> Response:
+    """In one transaction, end the current holder's tenure on `date` and start the new
+    holder's on the same day (periods are half-open). Roles with one holder only."""
+    result = await tenures.handover(slug, role, body)
+    return created(request, result, location=f"/v1/networks/{slug}/tenures/{result.started.id}")

@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from netregistry.kit.pagination import PageRequest, fetch_page
+from netregistry.models import Role, Tenure
+
+
+class RoleRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def _base() -> Select[Role]:
+        return select(Role).options(joinedload(Role.network))
+
+    async def get(
+        self, network_id: uuid.UUID, slug: str, *, for_update: bool = False
+    ) -> Role | None:
+        statement = (
+            self._base()
+            .where(Role.network_id == network_id, Role.slug == slug)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            statement = statement.with_for_update(of=Role)
+        role: Role | None = await self.session.scalar(statement)
+        return role
+
+    async def list_page(
+        self, network_id: uuid.UUID, page: PageRequest
+    ) -> tuple[Sequence[Role], str | None]:
+        return await fetch_page(
+            self.session,
+            self._base().where(Role.network_id == network_id),
+            order_by=[Role.slug],
+            page=page,
+            key=lambda role: [role.slug],
+        )
+
+    async def categories_in_use(
+        self, network_id: uuid.UUID, categories: Sequence[str]
+    ) -> list[str]:
+        """Roles of the network whose eligible categories name one of ``categories``."""
+        return list(
+            (
+                await self.session.scalars(
+                    select(Role.slug).where(
+                        Role.network_id == network_id,
+                        Role.eligible_categories.overlap(list(categories)),
+                    )
+                )
+            ).all()
+        )
+
+    async def tenure_count(self, role_id: uuid.UUID) -> int:
+        count: int = (
+            await self.session.scalar(
+                select(func.count()).select_from(Tenure).where(Tenure.role_id == role_id)
+            )
+        ) or 0
+        return count
+
+    def add(self, role: Role) -> None:
+        self.session.add(role)
+
+    async def delete(self, role: Role) -> None:
+        await self.session.delete(role)

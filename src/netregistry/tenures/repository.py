@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import joinedload
+
+from netregistry.kit.dates import PartialDate
+from netregistry.kit.pagination import PageRequest, fetch_page
+from netregistry.models import Member, Role, Tenure
+
+
+class TenureRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @staticmethod
+    def _base() -> Select[Tenure]:
+        return select(Tenure).options(
+            joinedload(Tenure.member), joinedload(Tenure.network), joinedload(Tenure.role)
+        )
+
+    async def get(
+        self, network_id: uuid.UUID, tenure_id: uuid.UUID, *, for_update: bool = False
+    ) -> Tenure | None:
+        statement = (
+            self._base()
+            .where(Tenure.network_id == network_id, Tenure.id == tenure_id)
+            .execution_options(populate_existing=True)
+        )
+        if for_update:
+            statement = statement.with_for_update(of=Tenure)
+        tenure: Tenure | None = await self.session.scalar(statement)
+        return tenure
+
+    async def list_page(
+        self,
+        network_id: uuid.UUID,
+        page: PageRequest,
+        *,
+        role: str | None,
+        member_id: uuid.UUID | None,
+    ) -> tuple[Sequence[Tenure], str | None]:
+        statement = self._base().where(Tenure.network_id == network_id)
+        if role is not None:
+            statement = statement.where(
+                Tenure.role_id.in_(
+                    select(Role.id).where(Role.network_id == network_id, Role.slug == role)
+                )
+            )
+        if member_id is not None:
+            statement = statement.where(Tenure.member_id == member_id)
+        return await fetch_page(
+            self.session,
+            statement,
+            order_by=[Tenure.created_at, Tenure.id],
+            page=page,
+            key=lambda tenure: [tenure.created_at, tenure.id],
+        )
+
+    async def for_member(self, member_id: uuid.UUID) -> Sequence[Tenure]:
+        return (
+            await self.session.scalars(
+                self._base()
+                .where(Tenure.member_id == member_id)
+                .order_by(Tenure.start_date.nulls_first(), Tenure.id)
+            )
+        ).all()
+
+    async def holding_on(self, role_id: uuid.UUID, day: date) -> Sequence[Tenure]:
+        return (
+            await self.session.scalars(
+                self._base().where(Tenure.role_id == role_id, Tenure.period.contains(day))
+            )
+        ).all()
+
+    async def same_holder_overlapping(
+        self,
+        role_id: uuid.UUID,
+        member_id: uuid.UUID,
+        start: PartialDate | None,
+        end: PartialDate | None,
+        *,
+        exclude: uuid.UUID | None,
+    ) -> Tenure | None:
+        """A tenure of the member in the role sharing a certain day with ``[start, end)``."""
+        period = func.certain_period(str(start) if start else None, str(end) if end else None)
+        statement = self._base().where(
+            Tenure.role_id == role_id,
+            Tenure.member_id == member_id,
+            Tenure.period.op("&&")(period),
+        )
+        if exclude is not None:
+            statement = statement.where(Tenure.id != exclude)
+        found: Tenure | None = await self.session.scalar(statement.limit(1))
+        return found
+
+    async def holders(
+        self, role_id: uuid.UUID, day: date, page: PageRequest
+    ) -> tuple[Sequence[Tenure], str | None]:
+        return await fetch_page(
+            self.session,
+            self._base()
+            .join(Member, Member.id == Tenure.member_id)
+            .where(Tenure.role_id == role_id, Tenure.period.contains(day)),
+            order_by=[Member.name, Tenure.id],
+            page=page,
+            key=lambda tenure: [tenure.member.name, tenure.id],
+        )
+
+    def add(self, tenure: Tenure) -> None:
+        self.session.add(tenure)
+
+    async def delete(self, tenure: Tenure) -> None:
+        await self.session.delete(tenure)

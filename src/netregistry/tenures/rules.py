@@ -1,0 +1,142 @@
+"""The rules that span memberships and tenures, checked in the database under locks.
+
+No constraint can say "at most N holders" for a per-role N, or "a holder is a member on
+every day of the tenure". These checks run after the write, inside its transaction,
+and the locks below serialise every write that could make them pass wrongly:
+
+* ``network:<id>`` shared by membership and tenure writes, exclusive for changes to a
+  network's categories or a role's eligibility rules;
+* ``member:<network>:<member>`` for any write to one member's memberships or tenures;
+* the role's row (``FOR UPDATE``) for any write to its tenures.
+
+Locks are taken in that order, and member locks in id order, so writers never deadlock.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import date
+
+from sqlalchemy import Date, String, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.errors import Conflict
+from netregistry.kit.locks import advisory_lock
+from netregistry.models import Member, Membership, Role, Tenure
+
+
+async def lock_network(session: AsyncSession, network_id: uuid.UUID, *, exclusive: bool) -> None:
+    await advisory_lock(session, f"network:{network_id}", shared=not exclusive)
+
+
+async def lock_members(
+    session: AsyncSession, network_id: uuid.UUID, member_ids: Iterable[uuid.UUID]
+) -> None:
+    for member_id in sorted(set(member_ids)):
+        await advisory_lock(session, f"member:{network_id}:{member_id}")
+
+
+async def check_membership_coverage(
+    session: AsyncSession,
+    network_id: uuid.UUID,
+    member_id: uuid.UUID | None = None,
+    role_id: uuid.UUID | None = None,
+) -> None:
+    """Every tenure of a role that requires membership lies within eligible memberships."""
+    eligible = (
+        select(func.range_agg(Membership.period))
+        .where(
+            Membership.network_id == Tenure.network_id,
+            Membership.member_id == Tenure.member_id,
+            (Role.eligible_categories.is_(None))
+            | (Membership.category == func.any(Role.eligible_categories)),
+        )
+        .correlate(Tenure, Role)
+        .scalar_subquery()
+    )
+    statement = (
+        select(Tenure.id, Tenure.start_date, Tenure.end_date, Role.slug, Member.name)
+        .join(Role, Role.id == Tenure.role_id)
+        .join(Member, Member.id == Tenure.member_id)
+        .where(
+            Tenure.network_id == network_id,
+            Role.requires_membership,
+            func.coalesce(eligible.op("@>")(Tenure.period), False).is_(False),
+        )
+        .order_by(Tenure.start_date)
+        .limit(5)
+    )
+    if member_id is not None:
+        statement = statement.where(Tenure.member_id == member_id)
+    if role_id is not None:
+        statement = statement.where(Tenure.role_id == role_id)
+    uncovered = (await session.execute(statement)).all()
+    if uncovered:
+        listed = "; ".join(
+            f"{name} as {role} from {start or 'before the records'} "
+            f"{'to ' + str(end) if end else 'onwards'} (tenure {tenure_id})"
+            for tenure_id, start, end, role, name in uncovered
+        )
+        raise Conflict(
+            "A role that requires membership would be held by a non-member (or a member "
+            f"outside the role's eligible categories) on some days: {listed}. Change the "
+            "memberships or the tenures so that every day of a tenure is a day of membership."
+        )
+
+
+async def check_capacity(session: AsyncSession, role: Role, tenure: Tenure | None = None) -> None:
+    """The role never has more than ``max_holders`` holders on a day (that ``tenure`` covers).
+
+    The busiest day of a set of periods is the start of one of them, so only those days
+    are counted.
+    """
+    if role.max_holders is None:
+        return
+    if tenure is None:
+        overlapping = (
+            select(Tenure.period.label("part")).where(Tenure.role_id == role.id).cte("overlapping")
+        )
+    else:
+        period = select(Tenure.period).where(Tenure.id == tenure.id).scalar_subquery()
+        overlapping = (
+            select(Tenure.period.op("*")(period).label("part"))
+            .where(Tenure.role_id == role.id, Tenure.period.op("&&")(period))
+            .cte("overlapping")
+        )
+    day = func.coalesce(func.lower(overlapping.c.part), cast(literal("-infinity"), Date))
+    days = select(day.label("day")).distinct().subquery("days")
+    busiest = await session.execute(
+        select(days.c.day, func.count())
+        .join(overlapping, overlapping.c.part.op("@>")(days.c.day))
+        .group_by(days.c.day)
+        .having(func.count() > role.max_holders)
+        .order_by(days.c.day)
+        .limit(1)
+    )
+    found = busiest.first()
+    if found is None:
+        return
+    crowded_day: date = found[0]
+    holders = await session.execute(
+        select(
+            func.string_agg(
+                aggregate_order_by(
+                    Member.name + literal(" (tenure ") + cast(Tenure.id, String) + literal(")"),
+                    Member.name,
+                ),
+                literal(", "),
+            )
+        )
+        .join(Member, Member.id == Tenure.member_id)
+        .where(
+            Tenure.role_id == role.id,
+            Tenure.period.op("@>")(crowded_day),
+        )
+    )
+    on = "before the records" if crowded_day == date.min else f"on {crowded_day.isoformat()}"
+    raise Conflict(
+        f"The role {role.slug!r} has at most {role.max_holders} holder(s); {on} it would have "
+        f"{found[1]}: {holders.scalar_one()}."
+    )

@@ -1,0 +1,229 @@
+"""Tenures: who holds which office when, and handing an office over."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.audit.service import AuditTrail
+from netregistry.auth.principal import Principal
+from netregistry.errors import Conflict, NotFound
+from netregistry.kit import integrity
+from netregistry.kit.dates import PartialDate, describe_period, validate_period
+from netregistry.kit.etag import require_match
+from netregistry.kit.pagination import PageRequest
+from netregistry.members.repository import MemberRepository
+from netregistry.memberships.service import invalid
+from netregistry.models import Network, Role, Tenure
+from netregistry.networks.service import NetworkService
+from netregistry.roles.service import RoleService
+from netregistry.tenures import rules
+from netregistry.tenures.repository import TenureRepository
+from netregistry.tenures.schemas import (
+    HandoverRead,
+    HandoverRequest,
+    HolderRow,
+    TenureCreate,
+    TenureRead,
+    TenureUpdate,
+)
+
+RESOURCE = "tenure"
+
+
+def double_holding(existing: Tenure) -> Conflict:
+    return Conflict(
+        f"{existing.member.name} already holds {existing.role.slug} of {existing.network.slug} "
+        f"{describe_period(existing.start_date, existing.end_date)} (tenure {existing.id}); "
+        "a member cannot hold the same role twice at once."
+    )
+
+
+class TenureService:
+    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
+        self.session = session
+        self.repository = TenureRepository(session)
+        self.members = MemberRepository(session)
+        self.networks = NetworkService(session, actor)
+        self.roles = RoleService(session, actor)
+        self.audit = AuditTrail(session, actor)
+
+    async def list_page(
+        self,
+        slug: str,
+        page: PageRequest,
+        *,
+        role: str | None,
+        member_id: uuid.UUID | None,
+    ) -> tuple[list[TenureRead], str | None]:
+        network = await self.networks.get(slug)
+        tenures, cursor = await self.repository.list_page(
+            network.id, page, role=role, member_id=member_id
+        )
+        return [TenureRead.model_validate(tenure) for tenure in tenures], cursor
+
+    async def get(self, slug: str, tenure_id: uuid.UUID) -> TenureRead:
+        network = await self.networks.get(slug)
+        return TenureRead.model_validate(await self._get(network, tenure_id))
+
+    async def holders(
+        self, slug: str, role_slug: str, as_of: date, page: PageRequest
+    ) -> tuple[list[HolderRow], str | None]:
+        network = await self.networks.get(slug)
+        role = await self.roles.find(network, role_slug)
+        tenures, cursor = await self.repository.holders(role.id, as_of, page)
+        return [HolderRow.model_validate(tenure) for tenure in tenures], cursor
+
+    async def for_member(self, member_id: uuid.UUID) -> Sequence[TenureRead]:
+        return [TenureRead.model_validate(t) for t in await self.repository.for_member(member_id)]
+
+    async def create(self, slug: str, data: TenureCreate) -> TenureRead:
+        network = await self._locked_network(slug)
+        role = await self.roles.repository.get(network.id, data.role, for_update=True)
+        if role is None:
+            raise invalid("role", f"{slug} has no role {data.role!r}")
+        if await self.members.get(data.member_id) is None:
+            raise invalid("member_id", f"no city or organization with id {data.member_id}")
+        await rules.lock_members(self.session, network.id, [data.member_id])
+        values = data.values()
+        del values["role"]
+        tenure = Tenure(network_id=network.id, role_id=role.id, **values)
+        await self._save(network, role, tenure)
+        created = TenureRead.model_validate(await self._get(network, tenure.id))
+        await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
+        return created
+
+    async def update(
+        self, slug: str, tenure_id: uuid.UUID, data: TenureUpdate, *, if_match: str | None
+    ) -> TenureRead:
+        network = await self._locked_network(slug)
+        tenure = await self._get(network, tenure_id, for_update=True)
+        before = TenureRead.model_validate(tenure)
+        require_match(if_match, before)
+        role = await self.roles.find(network, tenure.role.slug, for_update=True)
+        await rules.lock_members(self.session, network.id, [tenure.member_id])
+        changes = data.values(exclude_unset=True)
+        start = changes.get("start_date", tenure.start_date)
+        end = changes.get("end_date", tenure.end_date)
+        if problem := validate_period(start, end):
+            raise invalid("end_date", problem)
+        for field, value in changes.items():
+            setattr(tenure, field, value)
+        await self._save(network, role, tenure)
+        after = TenureRead.model_validate(await self._get(network, tenure.id))
+        await self.audit.record(
+            "update", RESOURCE, str(after.id), network=slug, before=before, after=after
+        )
+        return after
+
+    async def delete(self, slug: str, tenure_id: uuid.UUID, *, if_match: str | None) -> None:
+        network = await self.networks.get(slug)
+        tenure = await self._get(network, tenure_id, for_update=True)
+        before = TenureRead.model_validate(tenure)
+        require_match(if_match, before)
+        await self.repository.delete(tenure)
+        await integrity.flush(self.session, {})
+        await self.audit.record("delete", RESOURCE, str(before.id), network=slug, before=before)
+
+    async def handover(self, slug: str, role_slug: str, data: HandoverRequest) -> HandoverRead:
+        """End the current holder's tenure on ``date`` and start the new holder's that day."""
+        network = await self._locked_network(slug)
+        role = await self.roles.find(network, role_slug, for_update=True)
+        if role.max_holders != 1:
+            raise Conflict(
+                f"Handover applies to roles with exactly one holder; {role_slug!r} of {slug} "
+                f"allows {role.max_holders or 'any number of'} holders. Create and end "
+                "tenures instead."
+            )
+        if await self.members.get(data.member_id) is None:
+            raise invalid("member_id", f"no city or organization with id {data.member_id}")
+        current = next(iter(await self.repository.holding_on(role.id, data.date)), None)
+        if current is not None and current.member_id == data.member_id:
+            raise Conflict(
+                f"{current.member.name} already holds {role_slug} of {slug} on "
+                f"{data.date.isoformat()} (tenure {current.id}); nothing to hand over."
+            )
+        await rules.lock_members(
+            self.session,
+            network.id,
+            [data.member_id, *([current.member_id] if current else [])],
+        )
+        day = PartialDate.from_date(data.date)
+        ended_before = None
+        if current is not None:
+            ended_before = TenureRead.model_validate(current)
+            current.end_date = day
+            await self._save(network, role, current)
+        tenure = Tenure(
+            network_id=network.id,
+            role_id=role.id,
+            member_id=data.member_id,
+            start_date=day,
+            representative=data.representative,
+            source_url=data.source_url,
+            note=data.note,
+        )
+        await self._save(network, role, tenure)
+        result = HandoverRead(
+            ended=TenureRead.model_validate(await self._get(network, current.id))
+            if current is not None
+            else None,
+            started=TenureRead.model_validate(await self._get(network, tenure.id)),
+        )
+        await self.audit.record(
+            "create",
+            "handover",
+            str(tenure.id),
+            network=slug,
+            before=ended_before,
+            after=result,
+        )
+        return result
+
+    async def _locked_network(self, slug: str) -> Network:
+        network = await self.networks.get(slug)
+        await rules.lock_network(self.session, network.id, exclusive=False)
+        return network
+
+    async def _get(
+        self, network: Network, tenure_id: uuid.UUID, *, for_update: bool = False
+    ) -> Tenure:
+        tenure = await self.repository.get(network.id, tenure_id, for_update=for_update)
+        if tenure is None:
+            raise NotFound(f"No tenure {tenure_id} in {network.slug}.")
+        return tenure
+
+    async def _save(self, network: Network, role: Role, tenure: Tenure) -> None:
+        """Write ``tenure`` and check every rule of its role in the database."""
+        if tenure not in self.session:
+            self.repository.add(tenure)
+
+        async def holding_twice() -> Conflict:
+            existing = await self.repository.same_holder_overlapping(
+                tenure.role_id,
+                tenure.member_id,
+                tenure.start_date,
+                tenure.end_date,
+                exclude=tenure.id,
+            )
+            return double_holding(existing) if existing else Conflict("Tenures overlap.")
+
+        def empty() -> Conflict:
+            return Conflict(
+                f"The tenure would end on or before it starts ({tenure.start_date} to "
+                f"{tenure.end_date}): a handover date must come after the current holder's "
+                "first certain day."
+            )
+
+        await integrity.flush(
+            self.session,
+            {"ex_tenures_no_double_holding": holding_twice, "ck_tenures_period_not_empty": empty},
+        )
+        await rules.check_capacity(self.session, role, tenure)
+        if role.requires_membership:
+            await rules.check_membership_coverage(
+                self.session, network.id, member_id=tenure.member_id, role_id=role.id
+            )
