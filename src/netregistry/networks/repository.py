@@ -6,6 +6,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.kit.pagination import PageRequest, fetch_page
@@ -64,15 +65,18 @@ class NetworkRepository:
                 Role.slug.label("role"),
                 func.coalesce(
                     func.json_agg(
-                        func.json_build_object(
-                            "id",
-                            Member.id,
-                            "kind",
-                            Member.kind,
-                            "name",
+                        aggregate_order_by(
+                            func.json_build_object(
+                                "id",
+                                Member.id,
+                                "kind",
+                                Member.kind,
+                                "name",
+                                Member.name,
+                                "country_code",
+                                Member.country_code,
+                            ),
                             Member.name,
-                            "country_code",
-                            Member.country_code,
                         )
                     ).filter(Member.id.is_not(None)),
                     text("'[]'::json"),

@@ -47,7 +47,7 @@ class NetworkService:
             as_of=as_of,
             members_total=figures["total"],
             by_category=by_category,
-            by_kind=figures["by_kind"],
+            by_kind={"city": 0, "organization": 0} | figures["by_kind"],
             countries=figures["countries"],
             role_holders=figures["role_holders"],
         )
