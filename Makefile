@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest openapi lock package-check clean
+.PHONY: install run test lint typecheck pytest openapi lock package-check bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,9 @@ typecheck: install
 
 pytest: install
 	$(BIN)/pytest
+
+bench: install
+	$(BIN)/python -m bench.queries
 
 openapi: install
 	$(BIN)/netregistry openapi --output openapi/openapi.json

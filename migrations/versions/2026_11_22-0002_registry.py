@@ -132,6 +132,7 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_members_kind_name_id"), "members", ["kind", "name", "id"], unique=False
     )
+    op.create_index(op.f("ix_members_name_id"), "members", ["name", "id"], unique=False)
     op.create_index(
         "ix_members_search_text",
         "members",
@@ -330,6 +331,7 @@ def downgrade() -> None:
         postgresql_using="gin",
         postgresql_ops={"search_text": "gin_trgm_ops"},
     )
+    op.drop_index(op.f("ix_members_name_id"), table_name="members")
     op.drop_index(op.f("ix_members_kind_name_id"), table_name="members")
     op.drop_index(op.f("ix_members_country_code"), table_name="members")
     op.drop_table("members")

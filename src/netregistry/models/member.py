@@ -43,6 +43,8 @@ class Member(UUIDPrimaryKey, Timestamps, Base):
             postgresql_ops={"search_text": "gin_trgm_ops"},
         ),
         Index(None, "kind", "name", "id"),
+        # Member lists are read in name order: a nested loop from here beats sorting them all.
+        Index(None, "name", "id"),
         Index(None, "country_code"),
     )
 
