@@ -67,7 +67,8 @@ class EmbeddedPostgres:
         running = info is not None and info.is_running()
         previous_owner = self._read_owner()
         server = self._server = get_server(self.pgdata, cleanup_mode=None)
-        if not server.get_postmaster_info().is_running():
+        current = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if current is None or not current.is_running():
             # get_server keeps one handle per data directory; after stop() it is stale.
             server.ensure_postgres_running()
         if not running or previous_owner is None or not _pid_alive(previous_owner):

@@ -1,10 +1,11 @@
-"""Letting the database decide races: a flush inside a savepoint, and the violated
+"""Letting the database decide races: changes flushed inside a savepoint, and a violated
 constraint translated to a domain error by its name (never by its message)."""
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,18 +21,23 @@ def constraint_name(error: IntegrityError) -> str | None:
     return getattr(cause, "constraint_name", None) or getattr(error.orig, "constraint_name", None)
 
 
-async def flush(session: AsyncSession, translate: Translation) -> None:
-    """Flush pending changes; a violated constraint named in ``translate`` becomes its error.
+@asynccontextmanager
+async def guard(session: AsyncSession, translate: Translation | None = None) -> AsyncIterator[None]:
+    """Make changes inside the block; they are flushed in a savepoint at its end.
 
-    The savepoint keeps the request's transaction usable after the violation, so an
-    async translation may query the record in the way to name it.
+    A violated constraint named in ``translate`` becomes its domain error. The savepoint
+    is opened before the changes exist, because opening one flushes what is pending, and
+    a failing flush outside a savepoint would end the request's whole transaction. After
+    the violation the session is usable, so an async translation may query the record in
+    the way to name it.
     """
     try:
         async with session.begin_nested():
+            yield
             await session.flush()
     except IntegrityError as error:
         name = constraint_name(error)
-        if name is None or name not in translate:
+        if translate is None or name is None or name not in translate:
             raise
         translated = translate[name]()
         if inspect.isawaitable(translated):

@@ -81,8 +81,8 @@ class MemberService(Generic[ReadT]):
         values = data.values()
         await self._check_identifiers(values.get("wikidata"), values.get("geonames"), None)
         member = Member(kind=self.kind, **values)
-        self.repository.add(member)
-        await integrity.flush(self.session, _CONSTRAINTS)
+        async with integrity.guard(self.session, _CONSTRAINTS):
+            self.repository.add(member)
         await self.session.refresh(member)
         created = self.read.model_validate(member)
         await self.audit.record("create", self.kind, str(member.id), network=None, after=created)
@@ -96,9 +96,9 @@ class MemberService(Generic[ReadT]):
         require_match(if_match, before)
         changes = data.values(exclude_unset=True)
         await self._check_identifiers(changes.get("wikidata"), changes.get("geonames"), member.id)
-        for field, value in changes.items():
-            setattr(member, field, value)
-        await integrity.flush(self.session, _CONSTRAINTS)
+        async with integrity.guard(self.session, _CONSTRAINTS):
+            for field, value in changes.items():
+                setattr(member, field, value)
         await self.session.refresh(member)
         after = self.read.model_validate(member)
         await self.audit.record(
@@ -115,14 +115,14 @@ class MemberService(Generic[ReadT]):
                 f"{member.name} still has memberships or tenures; delete or correct them "
                 f"first: {'; '.join(blocking)}."
             )
-        await self.repository.delete(member)
-        await integrity.flush(
+        async with integrity.guard(
             self.session,
             {
                 name: lambda: Conflict(f"{member.name} gained a membership or tenure meanwhile.")
                 for name in ("fk_memberships_member_id_members", "fk_tenures_member_id_members")
             },
-        )
+        ):
+            await self.repository.delete(member)
         await self.audit.record("delete", self.kind, str(member.id), network=None, before=before)
 
     async def _check_identifiers(

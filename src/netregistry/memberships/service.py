@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -93,8 +94,7 @@ class MembershipService:
         await rules.lock_members(self.session, network.id, [member.id])
         await self._check_no_overlap(network, member.id, data.start_date, data.end_date, None)
         membership = Membership(network_id=network.id, **data.values())
-        self.repository.add(membership)
-        await self._flush(network, membership)
+        await self._save(network, membership, {})
         created = MembershipRead.model_validate(await self._get(network, membership.id))
         await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
         return created
@@ -120,9 +120,7 @@ class MembershipService:
         if "category" in changes:
             _check_category(network, changes["category"])
         await self._check_no_overlap(network, membership.member_id, start, end, membership.id)
-        for field, value in changes.items():
-            setattr(membership, field, value)
-        await self._flush(network, membership)
+        await self._save(network, membership, changes)
         await rules.check_membership_coverage(
             self.session, network.id, member_id=membership.member_id
         )
@@ -138,8 +136,8 @@ class MembershipService:
         before = MembershipRead.model_validate(membership)
         require_match(if_match, before)
         await rules.lock_members(self.session, network.id, [membership.member_id])
-        await self.repository.delete(membership)
-        await integrity.flush(self.session, {})
+        async with integrity.guard(self.session):
+            await self.repository.delete(membership)
         await rules.check_membership_coverage(
             self.session, network.id, member_id=membership.member_id
         )
@@ -179,18 +177,28 @@ class MembershipService:
         if existing is not None:
             raise overlap_conflict(existing)
 
-    async def _flush(self, network: Network, membership: Membership) -> None:
+    async def _save(
+        self, network: Network, membership: Membership, changes: dict[str, Any]
+    ) -> None:
+        """Add ``membership`` or apply ``changes`` to it; an overlap found by the
+        exclusion constraint (a concurrent write) is a 409 naming the other membership."""
+
+        # Read now: a failed savepoint expires the object, and the message needs these.
+        own_id, member_id = membership.id, membership.member_id
+        start = changes.get("start_date", membership.start_date)
+        end = changes.get("end_date", membership.end_date)
+
         async def overlap() -> Conflict:
             existing = await self.repository.overlapping(
-                network.id,
-                membership.member_id,
-                membership.start_date,
-                membership.end_date,
-                exclude=membership.id,
+                network.id, member_id, start, end, exclude=own_id
             )
             return overlap_conflict(existing) if existing else Conflict("Memberships overlap.")
 
-        await integrity.flush(self.session, {"ex_memberships_no_overlap": overlap})
+        async with integrity.guard(self.session, {"ex_memberships_no_overlap": overlap}):
+            if membership not in self.session:
+                self.repository.add(membership)
+            for field, value in changes.items():
+                setattr(membership, field, value)
 
 
 def _check_category(network: Network, category: str) -> None:

@@ -54,15 +54,15 @@ class NetworkService:
 
     async def create(self, data: NetworkCreate) -> NetworkRead:
         network = Network(**data.values())
-        self.repository.add(network)
-        await integrity.flush(
+        async with integrity.guard(
             self.session,
             {
                 "uq_networks_slug": lambda: Conflict(
                     f"A network with slug {data.slug!r} already exists."
                 )
             },
-        )
+        ):
+            self.repository.add(network)
         await self.session.refresh(network)
         created = NetworkRead.model_validate(network)
         await self.audit.record(
@@ -79,9 +79,9 @@ class NetworkService:
             await self._check_categories_unused(
                 network, set(network.membership_categories) - set(changes["membership_categories"])
             )
-        for field, value in changes.items():
-            setattr(network, field, value)
-        await integrity.flush(self.session, {})
+        async with integrity.guard(self.session):
+            for field, value in changes.items():
+                setattr(network, field, value)
         await self.session.refresh(network)
         after = NetworkRead.model_validate(network)
         await self.audit.record("update", RESOURCE, slug, network=slug, before=before, after=after)
@@ -113,8 +113,7 @@ class NetworkService:
         network = await self.get(slug, for_update=True)
         before = NetworkRead.model_validate(network)
         require_match(if_match, before)
-        await self.repository.delete(network)
-        await integrity.flush(
+        async with integrity.guard(
             self.session,
             {
                 f"fk_{table}_network_id_networks": lambda: Conflict(
@@ -122,5 +121,6 @@ class NetworkService:
                 )
                 for table in ("memberships", "roles", "tenures")
             },
-        )
+        ):
+            await self.repository.delete(network)
         await self.audit.record("delete", RESOURCE, slug, network=slug, before=before)

@@ -48,15 +48,15 @@ class RoleService:
         network = await self.networks.get(slug)
         _check_categories(network, data.eligible_categories)
         role = Role(network_id=network.id, **data.values())
-        self.repository.add(role)
-        await integrity.flush(
+        async with integrity.guard(
             self.session,
             {
                 "uq_roles_network_id_slug": lambda: Conflict(
                     f"{slug} already has a role {data.slug!r}."
                 )
             },
-        )
+        ):
+            self.repository.add(role)
         created = RoleRead.model_validate(await self.find(network, role.slug))
         await self.audit.record(
             "create", RESOURCE, f"{slug}/{role.slug}", network=slug, after=created
@@ -75,9 +75,9 @@ class RoleService:
         changes = data.values(exclude_unset=True)
         if "eligible_categories" in changes:
             _check_categories(network, changes["eligible_categories"])
-        for field, value in changes.items():
-            setattr(role, field, value)
-        await integrity.flush(self.session, {})
+        async with integrity.guard(self.session):
+            for field, value in changes.items():
+                setattr(role, field, value)
         await rules.check_capacity(self.session, role)
         await rules.check_membership_coverage(self.session, network.id, role_id=role.id)
         after = RoleRead.model_validate(await self.find(network, role_slug))
@@ -96,8 +96,8 @@ class RoleService:
                 f"The role {role_slug!r} of {slug} has {tenures} tenure(s) in its history; "
                 "delete them first."
             )
-        await self.repository.delete(role)
-        await integrity.flush(self.session, {})
+        async with integrity.guard(self.session):
+            await self.repository.delete(role)
         await self.audit.record(
             "delete", RESOURCE, f"{slug}/{role_slug}", network=slug, before=before
         )

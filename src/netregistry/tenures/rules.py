@@ -122,21 +122,20 @@ async def check_capacity(session: AsyncSession, role: Role, tenure: Tenure | Non
     holders = await session.execute(
         select(
             func.string_agg(
-                aggregate_order_by(
-                    Member.name + literal(" (tenure ") + cast(Tenure.id, String) + literal(")"),
-                    Member.name,
-                ),
-                literal(", "),
+                Member.name + literal(" (tenure ") + cast(Tenure.id, String) + literal(")"),
+                aggregate_order_by(literal(", "), Member.name),
             )
         )
+        .select_from(Tenure)
         .join(Member, Member.id == Tenure.member_id)
         .where(
             Tenure.role_id == role.id,
             Tenure.period.op("@>")(crowded_day),
+            Tenure.id != tenure.id if tenure is not None else literal(True),
         )
     )
     on = "before the records" if crowded_day == date.min else f"on {crowded_day.isoformat()}"
     raise Conflict(
         f"The role {role.slug!r} has at most {role.max_holders} holder(s); {on} it would have "
-        f"{found[1]}: {holders.scalar_one()}."
+        f"{found[1]}: already held by {holders.scalar_one()}."
     )

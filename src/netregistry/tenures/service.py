@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -91,7 +92,7 @@ class TenureService:
         values = data.values()
         del values["role"]
         tenure = Tenure(network_id=network.id, role_id=role.id, **values)
-        await self._save(network, role, tenure)
+        await self._save(network, role, tenure, {})
         created = TenureRead.model_validate(await self._get(network, tenure.id))
         await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
         return created
@@ -110,9 +111,7 @@ class TenureService:
         end = changes.get("end_date", tenure.end_date)
         if problem := validate_period(start, end):
             raise invalid("end_date", problem)
-        for field, value in changes.items():
-            setattr(tenure, field, value)
-        await self._save(network, role, tenure)
+        await self._save(network, role, tenure, changes)
         after = TenureRead.model_validate(await self._get(network, tenure.id))
         await self.audit.record(
             "update", RESOURCE, str(after.id), network=slug, before=before, after=after
@@ -124,8 +123,8 @@ class TenureService:
         tenure = await self._get(network, tenure_id, for_update=True)
         before = TenureRead.model_validate(tenure)
         require_match(if_match, before)
-        await self.repository.delete(tenure)
-        await integrity.flush(self.session, {})
+        async with integrity.guard(self.session):
+            await self.repository.delete(tenure)
         await self.audit.record("delete", RESOURCE, str(before.id), network=slug, before=before)
 
     async def handover(self, slug: str, role_slug: str, data: HandoverRequest) -> HandoverRead:
@@ -155,8 +154,7 @@ class TenureService:
         ended_before = None
         if current is not None:
             ended_before = TenureRead.model_validate(current)
-            current.end_date = day
-            await self._save(network, role, current)
+            await self._save(network, role, current, {"end_date": day})
         tenure = Tenure(
             network_id=network.id,
             role_id=role.id,
@@ -166,7 +164,7 @@ class TenureService:
             source_url=data.source_url,
             note=data.note,
         )
-        await self._save(network, role, tenure)
+        await self._save(network, role, tenure, {})
         result = HandoverRead(
             ended=TenureRead.model_validate(await self._get(network, current.id))
             if current is not None
@@ -196,32 +194,35 @@ class TenureService:
             raise NotFound(f"No tenure {tenure_id} in {network.slug}.")
         return tenure
 
-    async def _save(self, network: Network, role: Role, tenure: Tenure) -> None:
-        """Write ``tenure`` and check every rule of its role in the database."""
-        if tenure not in self.session:
-            self.repository.add(tenure)
+    async def _save(
+        self, network: Network, role: Role, tenure: Tenure, changes: dict[str, Any]
+    ) -> None:
+        """Add ``tenure`` or apply ``changes`` to it, then check every rule of its role."""
+        # Read now: a failed savepoint expires the object, and messages need these values.
+        own_id, member_id = tenure.id, tenure.member_id
+        start = changes.get("start_date", tenure.start_date)
+        end = changes.get("end_date", tenure.end_date)
 
         async def holding_twice() -> Conflict:
             existing = await self.repository.same_holder_overlapping(
-                tenure.role_id,
-                tenure.member_id,
-                tenure.start_date,
-                tenure.end_date,
-                exclude=tenure.id,
+                role.id, member_id, start, end, exclude=own_id
             )
             return double_holding(existing) if existing else Conflict("Tenures overlap.")
 
         def empty() -> Conflict:
             return Conflict(
-                f"The tenure would end on or before it starts ({tenure.start_date} to "
-                f"{tenure.end_date}): a handover date must come after the current holder's "
-                "first certain day."
+                f"The tenure would end on or before it starts ({start} to {end}): a handover "
+                "date must come after the current holder's first certain day."
             )
 
-        await integrity.flush(
+        async with integrity.guard(
             self.session,
             {"ex_tenures_no_double_holding": holding_twice, "ck_tenures_period_not_empty": empty},
-        )
+        ):
+            if tenure not in self.session:
+                self.repository.add(tenure)
+            for field, value in changes.items():
+                setattr(tenure, field, value)
         await rules.check_capacity(self.session, role, tenure)
         if role.requires_membership:
             await rules.check_membership_coverage(
