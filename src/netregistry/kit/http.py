@@ -79,13 +79,14 @@ _PROBLEMS = {
     409: "The write breaks a registry rule; the detail names the record in the way.",
     412: "If-Match does not name the current representation.",
     413: "The request body exceeds the configured limit.",
+    415: "The request body is not JSON (Content-Type: application/json).",
     422: "Malformed JSON or invalid fields; `errors` names each.",
     503: "The database is unavailable.",
 }
 
 Responses = dict[int | str, dict[str, Any]]
 
-WRITE_STATUSES = (401, 403, 413, 422)
+WRITE_STATUSES = (401, 403, 413, 415, 422)
 
 
 def problems(*statuses: int) -> Responses:

@@ -3,7 +3,8 @@
 1. :class:`RequestContextMiddleware`: request id, security headers, metrics, the request
    log line, and the last-resort 500 problem (the traceback goes to the log only).
 2. CORS (Starlette's).
-3. :class:`BodyLimitMiddleware`: a request body over the limit is a 413 before any work.
+3. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
+   JSON a 415, before any work.
 4. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
@@ -25,7 +26,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.config import Settings
 from netregistry.db import UnitOfWork
-from netregistry.errors import NetregistryError, PayloadTooLarge, problem_response, render
+from netregistry.errors import (
+    NetregistryError,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    problem_response,
+    render,
+)
 from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
 from netregistry.kit.metrics import observe_request
@@ -136,8 +143,14 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
 class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413, by header or by counting."""
+    """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), and bodies
+    that are not JSON with 415."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -157,7 +170,13 @@ class BodyLimitMiddleware:
                     f"The request body exceeds the limit of {self.max_bytes} bytes."
                 )
             body = await read_body(receive, self.max_bytes)
-        except PayloadTooLarge as error:
+            content_type = Headers(scope=scope).get("content-type", "")
+            if body and not _is_json(content_type):
+                raise UnsupportedMediaType(
+                    f"Request bodies are JSON: send Content-Type: application/json "
+                    f"(got {content_type[:100] or 'none'!r})."
+                )
+        except (PayloadTooLarge, UnsupportedMediaType) as error:
             response = render(error, instance=scope["path"], request_id=request_id_var.get())
             response.headers["Connection"] = "close"
             await response(scope, receive, send)
