@@ -1,23 +1,26 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, String, Text
-from sqlalchemy.dialects.postgresql import DATERANGE, ExcludeConstraint, Range
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from netregistry.kit.dates import PATTERN as DATE_PATTERN
-from netregistry.kit.dates import PartialDate, PartialDateType
-from netregistry.models.base import Base, Timestamps, UUIDPrimaryKey
+from netregistry.models.base import (
+    Base,
+    HistoricalPeriod,
+    Timestamps,
+    UUIDPrimaryKey,
+    period_constraints,
+)
 
 if TYPE_CHECKING:
     from netregistry.models.member import Member
     from netregistry.models.network import Network
 
 
-class Membership(UUIDPrimaryKey, Timestamps, Base):
+class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
     """A member belongs to a network in one category over ``[start_date, end_date)``.
 
     ``period`` is the range of days certainly inside the stated dates, computed by the
@@ -27,9 +30,7 @@ class Membership(UUIDPrimaryKey, Timestamps, Base):
 
     __tablename__ = "memberships"
     __table_args__ = (
-        CheckConstraint(f"start_date ~ '{DATE_PATTERN}'", name="start_date_format"),
-        CheckConstraint(f"end_date ~ '{DATE_PATTERN}'", name="end_date_format"),
-        CheckConstraint("NOT isempty(period)", name="period_not_empty"),
+        *period_constraints(),
         ExcludeConstraint(
             ("network_id", "="),
             ("member_id", "="),
@@ -44,11 +45,6 @@ class Membership(UUIDPrimaryKey, Timestamps, Base):
     network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="RESTRICT"))
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
     category: Mapped[str] = mapped_column(String(63))
-    start_date: Mapped[PartialDate | None] = mapped_column(PartialDateType)
-    end_date: Mapped[PartialDate | None] = mapped_column(PartialDateType)
-    period: Mapped[Range[date]] = mapped_column(
-        DATERANGE, Computed("certain_period(start_date, end_date)", persisted=True)
-    )
     source_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
 

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, Computed, ForeignKey, Index, String, Text
-from sqlalchemy.dialects.postgresql import DATERANGE, ExcludeConstraint, Range
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from netregistry.kit.dates import PATTERN as DATE_PATTERN
-from netregistry.kit.dates import PartialDate, PartialDateType
-from netregistry.models.base import Base, Timestamps, UUIDPrimaryKey
+from netregistry.models.base import (
+    Base,
+    HistoricalPeriod,
+    Timestamps,
+    UUIDPrimaryKey,
+    period_constraints,
+)
 
 if TYPE_CHECKING:
     from netregistry.models.member import Member
@@ -18,14 +21,12 @@ if TYPE_CHECKING:
     from netregistry.models.role import Role
 
 
-class Tenure(UUIDPrimaryKey, Timestamps, Base):
+class Tenure(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
     """A member holds a role over ``[start_date, end_date)`` (see :class:`Membership`)."""
 
     __tablename__ = "tenures"
     __table_args__ = (
-        CheckConstraint(f"start_date ~ '{DATE_PATTERN}'", name="start_date_format"),
-        CheckConstraint(f"end_date ~ '{DATE_PATTERN}'", name="end_date_format"),
-        CheckConstraint("NOT isempty(period)", name="period_not_empty"),
+        *period_constraints(),
         ExcludeConstraint(
             ("role_id", "="),
             ("member_id", "="),
@@ -47,11 +48,6 @@ class Tenure(UUIDPrimaryKey, Timestamps, Base):
     network_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("networks.id", ondelete="RESTRICT"))
     role_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("roles.id", ondelete="RESTRICT"))
     member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id", ondelete="RESTRICT"))
-    start_date: Mapped[PartialDate | None] = mapped_column(PartialDateType)
-    end_date: Mapped[PartialDate | None] = mapped_column(PartialDateType)
-    period: Mapped[Range[date]] = mapped_column(
-        DATERANGE, Computed("certain_period(start_date, end_date)", persisted=True)
-    )
     representative: Mapped[str | None] = mapped_column(String(200))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
