@@ -76,7 +76,9 @@ async def template_database(server_url: URL) -> AsyncIterator[str]:
 @pytest.fixture
 async def database_url(server_url: URL, template_database: str) -> AsyncIterator[str]:
     name = f"nr_test_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
+    await _admin(
+        server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'
+    )
     yield server_url.set(database=name).render_as_string(hide_password=False)
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -113,18 +115,23 @@ class Keys:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
 
-    async def create(self, name: str = "test", *, admin: bool = False, networks: list[str] | None = None) -> str:
+    async def create(
+        self, name: str = "test", *, admin: bool = False, networks: list[str] | None = None
+    ) -> str:
         async with self.app.state.sessionmaker.begin() as session:
             issued = await ApiKeyService(session).create(name, admin=admin, networks=networks or [])
         return issued.token
 
     async def revoke(self, token: str) -> None:
-        from netregistry.auth.service import hash_token
-        from netregistry.models import ApiKey
         from sqlalchemy import select
 
+        from netregistry.auth.service import hash_token
+        from netregistry.models import ApiKey
+
         async with self.app.state.sessionmaker.begin() as session:
-            key_id = await session.scalar(select(ApiKey.id).where(ApiKey.token_hash == hash_token(token)))
+            key_id = await session.scalar(
+                select(ApiKey.id).where(ApiKey.token_hash == hash_token(token))
+            )
             assert key_id is not None
             await ApiKeyService(session).revoke(key_id)
 

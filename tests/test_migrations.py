@@ -35,7 +35,9 @@ async def _tables(engine: AsyncEngine) -> set[str]:
 async def test_upgrade_downgrade_upgrade_on_an_empty_database(empty_engine: AsyncEngine) -> None:
     assert await _tables(empty_engine) <= {"alembic_version"}
     await migrations.upgrade(empty_engine)
-    assert {"networks", "api_keys", "audit_events", "idempotency_keys"} <= await _tables(empty_engine)
+    assert {"networks", "api_keys", "audit_events", "idempotency_keys"} <= await _tables(
+        empty_engine
+    )
     assert await migrations.current_revision(empty_engine) == migrations.head_revision()
     await migrations.downgrade(empty_engine, "base")
     assert await _tables(empty_engine) <= {"alembic_version"}

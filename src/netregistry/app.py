@@ -24,6 +24,7 @@ from netregistry.audit.endpoints import router as audit_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import create_sessionmaker, open_database
 from netregistry.errors import (
+    BadRequest,
     FieldError,
     NetregistryError,
     ServiceUnavailable,
@@ -35,6 +36,7 @@ from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
 from netregistry.kit.middleware import (
     BodyLimitMiddleware,
+    HeadMiddleware,
     RequestContextMiddleware,
     TransactionMiddleware,
 )
@@ -171,6 +173,23 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
+async def _unstorable_value(request: Request, error: Exception) -> JSONResponse:
+    # SQLSTATE class 22 (data exception): a value PostgreSQL cannot hold or compare, such
+    # as U+0000 in text, came from the request. Other database errors stay 500s.
+    assert isinstance(error, DBAPIError)
+    if not str(getattr(error.orig, "sqlstate", "")).startswith("22"):
+        raise error
+    log.info("data exception", sqlstate=getattr(error.orig, "sqlstate", None))
+    return render(
+        BadRequest(
+            "A value in the request cannot be stored or searched for "
+            "(for example a NUL character, or a number out of range)."
+        ),
+        instance=_instance(request),
+        request_id=current_request_id(),
+    )
+
+
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
     log.warning("database unavailable", error=type(error).__name__)
     return render(
@@ -212,7 +231,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         middleware=[
-            Middleware(RequestContextMiddleware),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
@@ -221,6 +239,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 expose_headers=["ETag", "Link", "X-Request-ID"],
                 max_age=3600,
             ),
+            Middleware(RequestContextMiddleware),
+            Middleware(HeadMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TransactionMiddleware),
         ],
@@ -229,6 +249,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _unstorable_value)
     for error in (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError):
         app.add_exception_handler(error, _database_unavailable)
     app.include_router(system_router)

@@ -1,11 +1,12 @@
 """The ASGI middleware stack, outermost first:
 
-1. :class:`RequestContextMiddleware`: request id, security headers, metrics, the request
+1. CORS (Starlette's), so that even the last-resort 500 is readable by a browser.
+2. :class:`RequestContextMiddleware`: request id, security headers, metrics, the request
    log line, and the last-resort 500 problem (the traceback goes to the log only).
-2. CORS (Starlette's).
-3. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
+3. :class:`HeadMiddleware`: HEAD answered as GET without the body.
+4. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
    JSON a 415, before any work.
-4. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
+5. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
 
@@ -50,6 +51,25 @@ def _route_template(scope: Scope) -> str:
 
 async def _no_receive() -> Message:
     return {"type": "http.disconnect"}
+
+
+class HeadMiddleware:
+    """HEAD is GET without the body (RFC 9110 9.3.2), for every GET route."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_headers_only(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
 
 
 class RequestContextMiddleware:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
 
 class ReadSchema(BaseModel):
@@ -18,7 +18,25 @@ class WriteSchema(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000: refuse it here, not with a 500 at the INSERT.
+        if _contains_nul(value):
+            raise ValueError("must not contain the NUL character (U+0000)")
+        return value
+
     def values(self, *, exclude_unset: bool = False) -> dict[str, Any]:
         """The fields as Python values (unlike ``model_dump``, value types stay intact)."""
         names = self.model_fields_set if exclude_unset else type(self).model_fields
         return {name: getattr(self, name) for name in names}
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    return False

@@ -194,7 +194,13 @@ class MembershipService:
             )
             return overlap_conflict(existing) if existing else Conflict("Memberships overlap.")
 
-        async with integrity.guard(self.session, {"ex_memberships_no_overlap": overlap}):
+        def gone() -> ValidationFailed:  # the member was deleted by a concurrent request
+            return invalid("member_id", f"no city or organization with id {member_id}")
+
+        async with integrity.guard(
+            self.session,
+            {"ex_memberships_no_overlap": overlap, "fk_memberships_member_id_members": gone},
+        ):
             if membership not in self.session:
                 self.repository.add(membership)
             for field, value in changes.items():

@@ -24,7 +24,10 @@ class NetworkRepository:
     async def get_by_slug(self, slug: str, *, for_update: bool = False) -> Network | None:
         statement = self._base().where(Network.slug == slug)
         if for_update:
-            statement = statement.with_for_update()
+            # FOR NO KEY UPDATE: membership and tenure inserts (holding the network's rule
+            # lock shared) take FOR KEY SHARE through their foreign key; FOR UPDATE would
+            # deadlock with them while a category change waits for that lock exclusively.
+            statement = statement.with_for_update(key_share=True)
         network: Network | None = await self.session.scalar(statement)
         return network
 

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, NotFound
+from netregistry.errors import Conflict, NotFound, ValidationFailed
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, validate_period
 from netregistry.kit.etag import require_match
@@ -215,9 +215,16 @@ class TenureService:
                 "date must come after the current holder's first certain day."
             )
 
+        def gone() -> ValidationFailed:  # the member was deleted by a concurrent request
+            return invalid("member_id", f"no city or organization with id {member_id}")
+
         async with integrity.guard(
             self.session,
-            {"ex_tenures_no_double_holding": holding_twice, "ck_tenures_period_not_empty": empty},
+            {
+                "ex_tenures_no_double_holding": holding_twice,
+                "ck_tenures_period_not_empty": empty,
+                "fk_tenures_member_id_members": gone,
+            },
         ):
             if tenure not in self.session:
                 self.repository.add(tenure)
