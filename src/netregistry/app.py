@@ -25,6 +25,7 @@ from netregistry.config import Settings, get_settings
 from netregistry.db import create_sessionmaker, open_database
 from netregistry.errors import (
     BadRequest,
+    Conflict,
     FieldError,
     NetregistryError,
     ServiceUnavailable,
@@ -173,21 +174,34 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
-async def _unstorable_value(request: Request, error: Exception) -> JSONResponse:
-    # SQLSTATE class 22 (data exception): a value PostgreSQL cannot hold or compare, such
-    # as U+0000 in text, came from the request. Other database errors stay 500s.
+async def _database_error(request: Request, error: Exception) -> JSONResponse:
+    """Database errors a request can cause by its content or its timing, by SQLSTATE class.
+
+    Anything else is re-raised and becomes a logged 500.
+    """
     assert isinstance(error, DBAPIError)
-    if not str(getattr(error.orig, "sqlstate", "")).startswith("22"):
-        raise error
-    log.info("data exception", sqlstate=getattr(error.orig, "sqlstate", None))
-    return render(
-        BadRequest(
+    sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
+    problem: NetregistryError
+    if sqlstate.startswith("22"):
+        # A value PostgreSQL cannot hold or compare, such as U+0000 in text.
+        problem = BadRequest(
             "A value in the request cannot be stored or searched for "
             "(for example a NUL character, or a number out of range)."
-        ),
-        instance=_instance(request),
-        request_id=current_request_id(),
-    )
+        )
+    elif sqlstate.startswith("40"):
+        # Serialization failure or deadlock: another request won; this one changed nothing.
+        problem = Conflict("A concurrent request changed the same records; retry.")
+    elif (
+        sqlstate in ("55P03", "57014")
+        or sqlstate.startswith("08")
+        or (error.connection_invalidated or isinstance(error, OperationalError | InterfaceError))
+    ):
+        # Lock or statement timeout, or the connection is gone.
+        return await _database_unavailable(request, error)
+    else:
+        raise error
+    log.info("database refused the request", sqlstate=sqlstate)
+    return render(problem, instance=_instance(request), request_id=current_request_id())
 
 
 async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
@@ -249,8 +263,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _unstorable_value)
-    for error in (OperationalError, InterfaceError, PoolTimeout, ConnectionError, OSError):
+    app.add_exception_handler(DBAPIError, _database_error)
+    for error in (PoolTimeout, ConnectionError, OSError):
         app.add_exception_handler(error, _database_unavailable)
     app.include_router(system_router)
     for router in (

@@ -101,10 +101,12 @@ class TenureService:
         self, slug: str, tenure_id: uuid.UUID, data: TenureUpdate, *, if_match: str | None
     ) -> TenureRead:
         network = await self._locked_network(slug)
+        # The role first, then the tenure: the order handovers take them in.
+        role_slug = (await self._get(network, tenure_id)).role.slug
+        role = await self.roles.find(network, role_slug, for_update=True)
         tenure = await self._get(network, tenure_id, for_update=True)
         before = TenureRead.model_validate(tenure)
         require_match(if_match, before)
-        role = await self.roles.find(network, tenure.role.slug, for_update=True)
         await rules.lock_members(self.session, network.id, [tenure.member_id])
         changes = data.values(exclude_unset=True)
         start = changes.get("start_date", tenure.start_date)
