@@ -35,6 +35,7 @@ from netregistry.errors import (
 )
 from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
+from netregistry.kit.logging import configure_logging
 from netregistry.kit.middleware import (
     BodyLimitMiddleware,
     HeadMiddleware,
@@ -239,6 +240,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
     app = FastAPI(
         title="netregistry",
         version=__version__,

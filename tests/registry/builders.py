@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -90,3 +91,85 @@ async def tenure(
         start_date=start_date,
         end_date=end_date,
     )
+
+
+async def handover(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    member_id: str,
+    date: str,
+    *,
+    role: str = "chair",
+    network: str = "citynet",
+    **fields: Any,
+) -> httpx.Response:
+    """POST a handover and return the raw response (callers assert the status)."""
+    return await client.post(
+        f"/v1/networks/{network}/roles/{role}/handover",
+        json={"member_id": member_id, "date": date, **fields},
+        headers=headers,
+    )
+
+
+async def holder_names(
+    client: httpx.AsyncClient, day: str, *, role: str = "chair", network: str = "citynet"
+) -> list[str]:
+    """The names of the role's holders on ``day``, in the order the API lists them."""
+    response = await client.get(
+        f"/v1/networks/{network}/roles/{role}/holders", params={"as_of": day}
+    )
+    assert response.status_code == 200, response.text
+    return [row["member"]["name"] for row in response.json()["items"]]
+
+
+async def member_names(
+    client: httpx.AsyncClient, *, network: str = "citynet", **params: Any
+) -> list[str]:
+    """The names in the network's member list (one page of up to 1000 rows)."""
+    response = await client.get(f"/v1/networks/{network}/members", params={"limit": 1000, **params})
+    assert response.status_code == 200, response.text
+    return [row["member"]["name"] for row in response.json()["items"]]
+
+
+async def gather_in_batches(calls: list[Any], batch: int = 25) -> list[Any]:
+    """Await coroutines concurrently, ``batch`` at a time (the app's pool is ~40)."""
+    results: list[Any] = []
+    for first in range(0, len(calls), batch):
+        results.extend(await asyncio.gather(*calls[first : first + batch]))
+    return results
+
+
+async def members_of(
+    client: httpx.AsyncClient,
+    headers: Headers,
+    names: list[str],
+    *,
+    kind: str = "city",
+    country_code: str = "KR",
+    network: str = "citynet",
+    category: str = "full",
+    start_date: str | None = None,
+) -> list[dict[str, Any]]:
+    """Create many cities (or organizations) and their memberships, concurrently."""
+    if kind == "city":
+        created = await gather_in_batches(
+            [city(client, headers, name, country_code) for name in names]
+        )
+    else:
+        created = await gather_in_batches(
+            [organization(client, headers, name, country_code=country_code) for name in names]
+        )
+    await gather_in_batches(
+        [
+            membership(
+                client,
+                headers,
+                member["id"],
+                network=network,
+                category=category,
+                start_date=start_date,
+            )
+            for member in created
+        ]
+    )
+    return created
