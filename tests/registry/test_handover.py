@@ -211,3 +211,25 @@ async def test_a_scoped_key_cannot_hand_over_another_networks_role(
     response = await builders.handover(client, staff, seoul["id"], "2013-11-05")
     assert response.status_code == 403, response.text
     assert await chair_tenures(client) == [("Yokohama", "2011-01-01", None)]
+
+
+async def test_handover_inside_the_current_holders_uncertain_first_month_names_that_tenure(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    await builders.network(client, admin_headers)
+    seoul = await builders.city(client, admin_headers, "Seoul", "KR")
+    osaka = await builders.city(client, admin_headers, "Osaka", "JP")
+    for member in (seoul, osaka):
+        await builders.membership(client, admin_headers, member["id"], start_date="1987")
+    await builders.role(client, admin_headers, "chair")
+    seoul_tenure = await builders.tenure(client, admin_headers, seoul["id"], start_date="2013-11")
+    # Seoul holds the chair "from November 2013": certainly only from 2013-11-30.
+    response = await builders.handover(client, admin_headers, osaka["id"], "2013-11-15")
+    assert response.status_code == 409, response.text
+    detail = response.json()["detail"]
+    assert "No one certainly holds chair" in detail
+    assert seoul_tenure["id"] in detail
+    assert await chair_tenures(client) == [("Seoul", "2013-11", None)]
+    later = await builders.handover(client, admin_headers, osaka["id"], "2014-02-01")
+    assert later.status_code == 201, later.text
+    assert await builders.holder_names(client, "2014-02-01") == ["Osaka"]

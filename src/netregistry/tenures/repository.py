@@ -77,6 +77,19 @@ class TenureRepository:
             )
         ).all()
 
+    async def first_from(self, role_id: uuid.UUID, day: date) -> Tenure | None:
+        """The earliest tenure of the role with a certain day on or after ``day``."""
+        found: Tenure | None = await self.session.scalar(
+            self._base()
+            .where(
+                Tenure.role_id == role_id,
+                Tenure.period.op("&&")(func.daterange(day, None)),
+            )
+            .order_by(func.lower(Tenure.period))
+            .limit(1)
+        )
+        return found
+
     async def same_holder_overlapping(
         self,
         role_id: uuid.UUID,

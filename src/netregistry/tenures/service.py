@@ -142,6 +142,13 @@ class TenureService:
         if await self.members.get(data.member_id) is None:
             raise invalid("member_id", f"no city or organization with id {data.member_id}")
         current = next(iter(await self.repository.holding_on(role.id, data.date)), None)
+        if current is None and (later := await self.repository.first_from(role.id, data.date)):
+            raise Conflict(
+                f"No one certainly holds {role_slug} of {slug} on {data.date.isoformat()}, but "
+                f"{later.member.name} holds it {describe_period(later.start_date, later.end_date)}"
+                f" (tenure {later.id}), so a handover then would give it two holders. Hand over "
+                "on a day the current tenure certainly covers, or correct its dates."
+            )
         if current is not None and current.member_id == data.member_id:
             raise Conflict(
                 f"{current.member.name} already holds {role_slug} of {slug} on "
