@@ -21,6 +21,7 @@ from starlette.routing import Match
 
 from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
+from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import create_sessionmaker, open_database
 from netregistry.errors import (
@@ -33,6 +34,7 @@ from netregistry.errors import (
     problem_response,
     render,
 )
+from netregistry.exports.endpoints import router as exports_router
 from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
 from netregistry.kit.logging import configure_logging
@@ -76,6 +78,8 @@ TAGS = [
     {"name": "cities", "description": "Cities: local governments that are members of networks."},
     {"name": "organizations", "description": "Non-city members: NGOs, institutes, agencies."},
     {"name": "members", "description": "Any member, city or organization, across networks."},
+    {"name": "exports", "description": "The registry or a network as JSON, NDJSON or CSV."},
+    {"name": "changes", "description": "Every committed write in commit order, to sync from."},
     {"name": "audit", "description": "The append-only log of every change (admin keys)."},
     {"name": "operations", "description": "Probes and metrics for operators."},
 ]
@@ -277,6 +281,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cities_router,
         organizations_router,
         member_router,
+        changes_router,
+        exports_router,
         audit_router,
     ):
         app.include_router(router)

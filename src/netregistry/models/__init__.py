@@ -3,6 +3,7 @@
 from netregistry.models.api_key import ApiKey
 from netregistry.models.audit_event import AuditEvent
 from netregistry.models.base import Base
+from netregistry.models.change import Change
 from netregistry.models.idempotency_key import IdempotencyKey
 from netregistry.models.member import Member
 from netregistry.models.membership import Membership
@@ -14,6 +15,7 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "Change",
     "IdempotencyKey",
     "Member",
     "Membership",

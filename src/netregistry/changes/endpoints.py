@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from netregistry.auth.dependencies import authorize_write
+from netregistry.changes.repository import ChangeRepository
+from netregistry.changes.schemas import ChangePage, ChangeRead
+from netregistry.errors import InvalidCursor
+from netregistry.kit.deps import SessionDep
+from netregistry.kit.http import problems, represent
+from netregistry.kit.pagination import MAX_LIMIT
+
+router = APIRouter(prefix="/v1/changes", tags=["changes"], dependencies=[Depends(authorize_write)])
+
+
+@router.get(
+    "",
+    operation_id="list_changes",
+    summary="The change feed",
+    response_model=ChangePage,
+    responses=problems(400),
+)
+async def list_changes(
+    request: Request,
+    session: SessionDep,
+    after: Annotated[
+        str,
+        Query(
+            max_length=20,
+            description="The cursor of the last change you have; `0` for the beginning.",
+            examples=["0"],
+        ),
+    ] = "0",
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Changes per page.")] = 100,
+) -> Response:
+    """Every committed write in commit order. Store `next_cursor` and poll with it: a change
+    that commits later never appears before a cursor you already hold."""
+    if not after.isascii() or not after.isdigit():
+        raise InvalidCursor("`after` is a cursor from this feed: a non-negative integer.")
+    rows = await ChangeRepository(session).after(int(after), limit)
+    items = [
+        ChangeRead(
+            cursor=str(row.position),
+            committed_at=row.committed_at,
+            action=row.action,
+            resource_type=row.resource_type,
+            resource_id=row.resource_id,
+            network=row.network,
+            data=row.after,
+        )
+        for row in rows
+    ]
+    page = ChangePage(items=items, next_cursor=items[-1].cursor if items else str(int(after)))
+    headers = {}
+    if len(items) == limit:
+        next_url = request.url.include_query_params(after=page.next_cursor)
+        headers["Link"] = f'<{next_url}>; rel="next"'
+    return represent(request, page, headers=headers)

@@ -1,0 +1,315 @@
+"""The records of an export, defined once.
+
+Each record type is a list of fields: its name, the SQL expression that produces it,
+its type for the Frictionless data package (CSV), and its JSON Schema. The export
+queries, the CSV headers, ``datapackage.json`` and the published JSON Schema are all
+generated from these lists, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from netregistry.kit.dates import PATTERN as DATE_PATTERN
+
+SCHEMA_VERSION = "1"
+
+FrictionlessType = Literal["string", "integer", "number", "boolean", "datetime", "date", "array"]
+
+
+@dataclass(frozen=True)
+class ExportField:
+    name: str
+    sql: str
+    type: FrictionlessType
+    description: str
+    nullable: bool = True
+    pattern: str | None = None
+    enum: tuple[str, ...] | None = None
+
+    def json_schema(self) -> dict[str, Any]:
+        base: dict[str, Any]
+        if self.type == "array":
+            base = {"type": "array", "items": {"type": "string"}}
+        elif self.type == "datetime":
+            base = {"type": "string", "format": "date-time"}
+        elif self.type == "date":
+            base = {"type": "string", "format": "date"}
+        else:
+            base = {"type": self.type}
+        if self.pattern:
+            base["pattern"] = self.pattern
+        if self.enum:
+            base["enum"] = list(self.enum)
+        schema: dict[str, Any] = {"anyOf": [base, {"type": "null"}]} if self.nullable else base
+        return {**schema, "description": self.description}
+
+    def frictionless(self) -> dict[str, Any]:
+        field: dict[str, Any] = {
+            "name": self.name,
+            "type": self.type,
+            "description": self.description,
+        }
+        if self.type == "datetime":
+            field["format"] = "any"
+        constraints: dict[str, Any] = {}
+        if not self.nullable:
+            constraints["required"] = True
+        if self.pattern:
+            constraints["pattern"] = self.pattern.strip("^$")
+        if self.enum:
+            constraints["enum"] = list(self.enum)
+        if constraints:
+            field["constraints"] = constraints
+        return field
+
+
+def _timestamps(alias: str) -> list[ExportField]:
+    return [
+        ExportField(
+            "created_at",
+            f"to_json({alias}.created_at) #>> '{{}}'",
+            "datetime",
+            "When the record was created (RFC 3339, UTC).",
+            nullable=False,
+        ),
+        ExportField(
+            "updated_at",
+            f"to_json({alias}.updated_at) #>> '{{}}'",
+            "datetime",
+            "When the record last changed (RFC 3339, UTC).",
+            nullable=False,
+        ),
+    ]
+
+
+def _array(expression: str) -> str:
+    # JSON arrays in JSON; in CSV a JSON array text, which Frictionless reads as `array`.
+    return f"array_to_json({expression})"
+
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+HISTORICAL = "A date to the year, month or day: YYYY, YYYY-MM or YYYY-MM-DD."
+
+NETWORK = [
+    ExportField("slug", "n.slug", "string", "The network's identifier.", False, SLUG),
+    ExportField("name", "n.name", "string", "Its usual name.", False),
+    ExportField("acronym", "n.acronym", "string", "Its acronym."),
+    ExportField("official_name", "n.official_name", "string", "Its official name."),
+    ExportField(
+        "founded_on", "n.founded_on", "string", f"Founded. {HISTORICAL}", True, DATE_PATTERN
+    ),
+    ExportField("scope", "n.scope", "string", "Where it works, in words."),
+    ExportField("website", "n.website", "string", "Its website."),
+    ExportField("description", "n.description", "string", "What it is."),
+    ExportField("membership_criteria", "n.membership_criteria", "string", "Who may join."),
+    ExportField(
+        "membership_categories",
+        _array("n.membership_categories"),
+        "array",
+        "The categories its memberships use.",
+        False,
+    ),
+    *_timestamps("n"),
+]
+
+MEMBER = [
+    ExportField("id", "m.id::text", "string", "The member's id (UUID).", False),
+    ExportField(
+        "kind", "m.kind", "string", "city or organization.", False, None, ("city", "organization")
+    ),
+    ExportField("name", "m.name", "string", "Its name.", False),
+    ExportField("alt_names", _array("m.alt_names"), "array", "Other names.", False),
+    ExportField(
+        "country_code", "m.country_code", "string", "ISO 3166-1 alpha-2.", True, "^[A-Z]{2}$"
+    ),
+    ExportField("subdivision", "m.subdivision", "string", "Region or province (cities)."),
+    ExportField("population", "m.population", "integer", "Inhabitants (cities)."),
+    ExportField("latitude", "m.latitude", "number", "WGS 84 latitude (cities)."),
+    ExportField("longitude", "m.longitude", "number", "WGS 84 longitude (cities)."),
+    ExportField("geonames", "m.geonames", "integer", "GeoNames id (cities)."),
+    ExportField("org_type", "m.org_type", "string", "Kind of body (organizations)."),
+    ExportField("website", "m.website", "string", "Website (organizations)."),
+    ExportField("wikidata", "m.wikidata", "string", "Wikidata item.", True, r"^Q[1-9][0-9]*$"),
+    *_timestamps("m"),
+]
+
+_MEMBER_SUMMARY = [
+    ExportField("member_id", "ms.member_id::text", "string", "The member's id.", False),
+    ExportField(
+        "member_kind",
+        "m.kind",
+        "string",
+        "city or organization.",
+        False,
+        None,
+        ("city", "organization"),
+    ),
+    ExportField("member_name", "m.name", "string", "The member's name.", False),
+    ExportField("member_country_code", "m.country_code", "string", "The member's country."),
+]
+
+MEMBERSHIP = [
+    ExportField("id", "ms.id::text", "string", "The membership's id.", False),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
+    *_MEMBER_SUMMARY,
+    ExportField("category", "ms.category", "string", "Membership category.", False),
+    ExportField(
+        "start_date", "ms.start_date", "string", f"First day. {HISTORICAL}", True, DATE_PATTERN
+    ),
+    ExportField(
+        "end_date",
+        "ms.end_date",
+        "string",
+        f"Day it stopped (exclusive). {HISTORICAL}",
+        True,
+        DATE_PATTERN,
+    ),
+    ExportField("source_url", "ms.source_url", "string", "Where the fact comes from."),
+    ExportField("note", "ms.note", "string", "Notes on the source."),
+    *_timestamps("ms"),
+]
+
+ROLE = [
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
+    ExportField("slug", "r.slug", "string", "The role's slug.", False, SLUG),
+    ExportField("name", "r.name", "string", "The role's name.", False),
+    ExportField("max_holders", "r.max_holders", "integer", "Most holders at once; null: any."),
+    ExportField(
+        "requires_membership", "r.requires_membership", "boolean", "Holders must be members.", False
+    ),
+    ExportField(
+        "eligible_categories",
+        _array("r.eligible_categories"),
+        "array",
+        "Categories whose members may hold it; null: any.",
+    ),
+    *_timestamps("r"),
+]
+
+TENURE = [
+    ExportField("id", "ms.id::text", "string", "The tenure's id.", False),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
+    ExportField("role", "r.slug", "string", "The role's slug.", False, SLUG),
+    *_MEMBER_SUMMARY,
+    ExportField(
+        "start_date", "ms.start_date", "string", f"First day. {HISTORICAL}", True, DATE_PATTERN
+    ),
+    ExportField(
+        "end_date",
+        "ms.end_date",
+        "string",
+        f"Day it stopped (exclusive). {HISTORICAL}",
+        True,
+        DATE_PATTERN,
+    ),
+    ExportField("representative", "ms.representative", "string", "Who acted, e.g. the mayor."),
+    ExportField("source_url", "ms.source_url", "string", "Where the fact comes from."),
+    ExportField("note", "ms.note", "string", "Notes on the source."),
+    *_timestamps("ms"),
+]
+
+RecordType = Literal["network", "member", "membership", "role", "tenure"]
+
+# In the order an import needs them; documents list them as SPEC names them.
+RECORDS: dict[RecordType, list[ExportField]] = {
+    "network": NETWORK,
+    "member": MEMBER,
+    "role": ROLE,
+    "membership": MEMBERSHIP,
+    "tenure": TENURE,
+}
+PLURAL: dict[RecordType, str] = {
+    "network": "networks",
+    "member": "members",
+    "membership": "memberships",
+    "role": "roles",
+    "tenure": "tenures",
+}
+DOCUMENT_ORDER: list[RecordType] = ["network", "member", "membership", "role", "tenure"]
+
+
+def record_schema(record: RecordType) -> dict[str, Any]:
+    fields = RECORDS[record]
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [field.name for field in fields],
+        "properties": {field.name: field.json_schema() for field in fields},
+    }
+
+
+def _header_properties() -> dict[str, Any]:
+    return {
+        "schema_version": {"const": SCHEMA_VERSION, "description": "This schema's version."},
+        "generated_at": {"type": "string", "format": "date-time", "description": "When made."},
+        "as_of": {
+            "anyOf": [{"type": "string", "format": "date"}, {"type": "null"}],
+            "description": "The day of a snapshot; null: the full history.",
+        },
+        "network": {
+            "anyOf": [{"type": "string", "pattern": SLUG}, {"type": "null"}],
+            "description": "The network exported; null: the whole registry.",
+        },
+    }
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a `format=json` export (published as openapi/export.schema.json)."""
+    definitions = {record: record_schema(record) for record in DOCUMENT_ORDER}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "urn:netregistry:export:" + SCHEMA_VERSION,
+        "title": "netregistry export",
+        "description": (
+            "A netregistry export (format=json). format=ndjson carries the same records, one "
+            "per line with a `type` field, after a header line of type `export`."
+        ),
+        "type": "object",
+        "additionalProperties": False,
+        "required": [*_header_properties(), *(PLURAL[r] for r in DOCUMENT_ORDER)],
+        "properties": {
+            **_header_properties(),
+            **{
+                PLURAL[record]: {"type": "array", "items": {"$ref": f"#/$defs/{record}"}}
+                for record in DOCUMENT_ORDER
+            },
+        },
+        "$defs": definitions,
+    }
+
+
+def datapackage(name: str, *, as_of: str | None, generated_at: str) -> dict[str, Any]:
+    """The Frictionless descriptor of a `format=csv` export."""
+    return {
+        "profile": "tabular-data-package",
+        "name": name,
+        "title": "netregistry export",
+        "created": generated_at,
+        "description": (
+            f"Registry state on {as_of}." if as_of else "The full history of the registry."
+        ),
+        "netregistry": {"schema_version": SCHEMA_VERSION, "as_of": as_of},
+        "resources": [
+            {
+                "name": PLURAL[record],
+                "path": f"{PLURAL[record]}.csv",
+                "profile": "tabular-data-resource",
+                "format": "csv",
+                "mediatype": "text/csv",
+                "encoding": "utf-8",
+                "dialect": {"delimiter": ",", "doubleQuote": True, "header": True},
+                "schema": {
+                    "fields": [field.frictionless() for field in RECORDS[record]],
+                    "missingValues": [""],
+                    **(
+                        {"primaryKey": ["id"]}
+                        if record in ("member", "membership", "tenure")
+                        else {}
+                    ),
+                },
+            }
+            for record in DOCUMENT_ORDER
+        ],
+    }
