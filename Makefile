@@ -37,6 +37,7 @@ bench: install
 
 openapi: install
 	$(BIN)/netregistry openapi --output openapi/openapi.json
+	$(BIN)/netregistry export --schema --output openapi/export.schema.json
 
 lock: install
 	{ echo "# Pinned versions of every dependency (direct and transitive), installed by make."; \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -142,6 +143,80 @@ def openapi(
         typer.echo(document, nl=False)
     else:
         output.write_text(document)
+
+
+@app.command("export")
+def export_command(
+    network: Annotated[str | None, typer.Option(help="One network's slug; default all.")] = None,
+    format: Annotated[str, typer.Option(help="json, ndjson or csv (a zip).")] = "json",
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The state on this day (YYYY-MM-DD).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the JSON Schema of the json format.")
+    ] = False,
+) -> None:
+    """Export the registry (or one network) as GET /v1/export does."""
+    from datetime import date as Date
+
+    from netregistry.exports.records import json_schema
+    from netregistry.exports.repository import open_snapshot
+    from netregistry.exports.service import ExportRequest, stream_export
+
+    if schema:
+        document = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+        _write(document.encode(), output)
+        return
+    if format not in ("json", "ndjson", "csv"):
+        raise typer.BadParameter("json, ndjson or csv", param_hint="--format")
+    day = Date.fromisoformat(as_of) if as_of else None
+    request = ExportRequest(format, network, day)  # type: ignore[arg-type]
+
+    async def run() -> None:
+        async with (
+            open_database(get_settings()) as engine,
+            open_snapshot(engine, network, day) as snapshot,
+        ):
+            if network is not None and not await snapshot.network_exists(network):
+                raise NetregistryError(f"No network with slug {network!r}.")
+            sink = output.open("wb") if output else sys.stdout.buffer
+            try:
+                async for chunk in stream_export(snapshot, request):
+                    sink.write(chunk)
+            finally:
+                if output:
+                    sink.close()
+
+    try:
+        asyncio.run(run())
+    except NetregistryError as error:
+        typer.secho(f"error: {error.detail}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from error
+
+
+@app.command("import")
+def import_command(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="A json or ndjson export.")
+    ],
+) -> None:
+    """Import an export into an empty registry: all of it, or nothing."""
+    from netregistry.exports.importer import import_records, read_records
+
+    async def work(session: AsyncSession) -> str:
+        return str(await import_records(session, read_records(file)))
+
+    typer.echo(f"imported {_in_transaction(work)}")
+
+
+def _write(content: bytes, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.buffer.write(content)
+    else:
+        output.write_bytes(content)
 
 
 @keys_app.command("create")
