@@ -64,9 +64,19 @@ def upgrade() -> None:
     )
     op.execute(RECORD_CHANGE)
     op.execute(TRIGGER)
+    # The feed is as append-only as the audit log it orders.
+    for timing in ("BEFORE UPDATE OR DELETE", "BEFORE TRUNCATE"):
+        level = "STATEMENT" if "TRUNCATE" in timing else "ROW"
+        name = "changes_no_truncate" if "TRUNCATE" in timing else "changes_append_only"
+        op.execute(
+            f"CREATE TRIGGER {name} {timing} ON changes "
+            f"FOR EACH {level} EXECUTE FUNCTION audit_events_append_only()"
+        )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER changes_no_truncate ON changes")
+    op.execute("DROP TRIGGER changes_append_only ON changes")
     op.execute("DROP TRIGGER audit_events_record_change ON audit_events")
     op.execute("DROP FUNCTION record_change()")
     op.drop_table("changes")

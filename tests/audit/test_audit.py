@@ -230,7 +230,9 @@ async def test_audit_log_rejects_a_malformed_time(
     [
         "UPDATE audit_events SET actor_name = 'someone else'",
         "DELETE FROM audit_events",
-        "TRUNCATE audit_events",
+        "TRUNCATE audit_events CASCADE",
+        "DELETE FROM changes",
+        "TRUNCATE changes",
     ],
 )
 async def test_audit_events_are_append_only(
