@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest openapi lock package-check bench clean
+.PHONY: install run test lint typecheck pytest openapi lock package-check bench bench-exports clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ pytest: install
 
 bench: install
 	$(BIN)/python -m bench.queries
+
+bench-exports: install
+	$(BIN)/python -m bench.exports
 
 openapi: install
 	$(BIN)/netregistry openapi --output openapi/openapi.json
