@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from netregistry.auth.principal import Principal
 from netregistry.auth.service import ApiKeyService
 from netregistry.errors import Forbidden, Unauthorized
-from netregistry.kit.deps import SessionDep
+from netregistry.kit.deps import SessionDep, get_session
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -25,12 +25,15 @@ bearer = HTTPBearer(
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-async def authorize_write(
-    request: Request, session: SessionDep, credentials: Credentials
-) -> Principal | None:
-    """Reads pass; writes need a valid key that may write to the addressed network."""
+async def authorize_write(request: Request, credentials: Credentials) -> Principal | None:
+    """Reads pass; writes need a valid key that may write to the addressed network.
+
+    A read opens no session here: a streamed export reads through its own snapshot, and a
+    request that opened the request session has its body held back until the commit.
+    """
     if request.method in SAFE_METHODS:
         return None
+    session = get_session(request)
     if credentials is None:
         raise Unauthorized(
             "This request changes data and needs an API key: Authorization: Bearer <key>."

@@ -310,6 +310,13 @@ async def _check_rules(session: AsyncSession, records: Sequence[Record]) -> None
             await rules.check_capacity(session, role)
             await rules.check_membership_coverage(session, role.network_id, role_id=role.id)
         except Conflict as error:
+            # The rule's message names the tenures involved by id: name their places too.
+            places = [
+                place
+                for (kind, key), place in where.items()
+                if kind == "tenure" and key and key in error.detail
+            ]
             raise ImportRefused(
-                f"The file breaks a rule of the registry: {error.detail}"
+                f"{', '.join(places) or 'The file'}: it breaks a rule of the registry: "
+                f"{error.detail}"
             ) from error

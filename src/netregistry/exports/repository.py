@@ -116,6 +116,9 @@ async def begin_snapshot(
         # Through SQLAlchemy, so that its driver adapter issues the BEGIN with the isolation
         # level before the cursors below use the driver directly.
         await connection.execute(text("SET LOCAL timezone = 'UTC'"))
+        # SET takes no snapshot: without a query here, the snapshot would be taken by the
+        # first cursor, after the header (and its generated_at) has already gone out.
+        await connection.execute(text("SELECT 1"))
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None

@@ -128,6 +128,10 @@ class _Sink(io.RawIOBase):
 def _csv_value(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, list | dict):
+        # The driver may decode the JSON of an array column (SQLAlchemy's asyncpg dialect
+        # does): write it back as JSON text, as the data package declares, not as a repr.
+        return _dumps(value)
     return value
 
 

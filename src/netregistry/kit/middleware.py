@@ -5,7 +5,7 @@
    log line, and the last-resort 500 problem (the traceback goes to the log only).
 3. :class:`HeadMiddleware`: HEAD answered as GET without the body.
 4. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
-   JSON a 415, before any work.
+   JSON (or, for a CSV import, not CSV) a 415, before any work.
 5. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
@@ -163,14 +163,36 @@ def replaying(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
+def _media_type(content_type: str) -> str:
+    return content_type.split(";", 1)[0].strip().lower()
+
+
 def _is_json(content_type: str) -> bool:
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = _media_type(content_type)
     return media_type == "application/json" or media_type.endswith("+json")
+
+
+# Secretariats keep member lists in spreadsheets: these paths take CSV, and only CSV.
+CSV_PATH_SUFFIX = "/memberships:import"
+
+
+def _unsupported(path: str, content_type: str) -> UnsupportedMediaType | None:
+    """Why a body with ``content_type`` is refused on ``path``, or ``None``."""
+    got = f"(got {content_type[:100] or 'none'!r})"
+    if path.endswith(CSV_PATH_SUFFIX):
+        if _media_type(content_type) == "text/csv":
+            return None
+        return UnsupportedMediaType(f"A member list is CSV: send Content-Type: text/csv {got}.")
+    if _is_json(content_type):
+        return None
+    return UnsupportedMediaType(
+        f"Request bodies are JSON: send Content-Type: application/json {got}."
+    )
 
 
 class BodyLimitMiddleware:
     """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), and bodies
-    that are not JSON with 415."""
+    that are not JSON (not CSV on an import path) with 415."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -191,11 +213,8 @@ class BodyLimitMiddleware:
                 )
             body = await read_body(receive, self.max_bytes)
             content_type = Headers(scope=scope).get("content-type", "")
-            if body and not _is_json(content_type):
-                raise UnsupportedMediaType(
-                    f"Request bodies are JSON: send Content-Type: application/json "
-                    f"(got {content_type[:100] or 'none'!r})."
-                )
+            if body and (refusal := _unsupported(scope["path"], content_type)):
+                raise refusal
         except (PayloadTooLarge, UnsupportedMediaType) as error:
             response = render(error, instance=scope["path"], request_id=request_id_var.get())
             response.headers["Connection"] = "close"

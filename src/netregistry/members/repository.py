@@ -4,8 +4,23 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ColumnElement, Float, ScalarSelect, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    ScalarSelect,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from netregistry.kit.pagination import PageRequest, fetch_page
 from netregistry.models import Member, Membership, Network, Tenure
@@ -133,3 +148,71 @@ class MemberRepository:
         return [f"{slug} membership {id_} ({category})" for slug, id_, category in memberships] + [
             f"{slug} tenure {id_}" for slug, id_ in tenures
         ]
+
+    async def find_all_by_wikidata(self, wikidata: Sequence[str]) -> dict[str, Member]:
+        """The members (of either kind) carrying these wikidata ids, by wikidata id."""
+        if not wikidata:
+            return {}
+        members = await self.session.scalars(
+            select(Member).where(
+                Member.wikidata == any_(bindparam("wikidata", list(wikidata), ARRAY(Text)))
+            )
+        )
+        return {member.wikidata: member for member in members if member.wikidata is not None}
+
+    async def match_city_names(
+        self, wanted: Sequence[tuple[str, str]]
+    ) -> list[tuple[int, Member, bool]]:
+        """The cities whose name or an alternative name is one of ``wanted`` (name,
+        country code), compared case- and accent-insensitively in that country.
+
+        Each match is ``(index in wanted, city, matched on the name itself)``. One query
+        for the whole list: the names travel as two arrays, not a parameter apiece.
+        """
+        if not wanted:
+            return []
+        requested = (
+            func.unnest(
+                bindparam("names", [name for name, _ in wanted], ARRAY(Text)),
+                bindparam("countries", [country for _, country in wanted], ARRAY(Text)),
+            )
+            .table_valued("name", "country_code", with_ordinality="position")
+            .render_derived()
+        )
+        alternative = func.unnest(Member.alt_names).table_valued("alt_name").render_derived()
+        city_names = union_all(
+            select(
+                Member.id.label("member_id"),
+                Member.country_code,
+                _folded(Member.name).label("key"),
+                literal(True).label("on_name"),
+            ).where(Member.kind == "city"),
+            select(
+                Member.id,
+                Member.country_code,
+                _folded(alternative.c.alt_name),
+                literal(False),
+            )
+            .select_from(Member)
+            .join(alternative, true())
+            .where(Member.kind == "city"),
+        ).subquery("city_names")
+        rows = await self.session.execute(
+            select(requested.c.position, Member, city_names.c.on_name)
+            .select_from(requested)
+            .join(
+                city_names,
+                and_(
+                    city_names.c.key == _folded(requested.c.name),
+                    city_names.c.country_code == requested.c.country_code,
+                ),
+            )
+            .join(Member, Member.id == city_names.c.member_id)
+            .order_by(requested.c.position, Member.name, Member.id)
+        )
+        return [(int(position) - 1, member, bool(on_name)) for position, member, on_name in rows]
+
+
+def _folded(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
+    """``text`` folded the way names are compared: lower case, accents removed."""
+    return func.lower(func.unaccent(text))

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate, PartialDate, validate_period
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import LongText, Slug, WebUrl
+from netregistry.kit.types import CountryCode, LongText, Name, Slug, WebUrl, WikidataId
 from netregistry.members.schemas import MemberSummary
 
 START = "The first day it holds, to the year, month or day; null: since before the records."
@@ -103,3 +103,85 @@ class MemberListRow(ReadSchema):
     start_date: HistoricalDate | None
     end_date: HistoricalDate | None
     roles: list[HeldRole]
+
+
+IMPORT_ROW_EXAMPLE: dict[str, Any] = {
+    "row": 2,
+    "name": "Seoul",
+    "action": "create_membership",
+    "matched_by": "wikidata",
+    "member_id": "6f1c8f5e-8a7b-4c1e-9a53-3f4f2c9b7d10",
+    "membership_id": "0b7e7c9a-3d0c-4a55-9f3e-5b8f5c1d2e40",
+}
+
+
+class MembershipImportRow(WriteSchema):
+    """One row of a member list, as a secretariat keeps it in a spreadsheet."""
+
+    name: Name = Field(description="The city's name.", examples=["Seoul"])
+    country_code: CountryCode
+    category: str = Field(
+        max_length=63,
+        description="One of the network's membership_categories (case-insensitive).",
+        examples=["full"],
+    )
+    start_date: HistoricalDate | None = Field(default=None, description=START)
+    wikidata: WikidataId | None = Field(
+        default=None, description="The city's Wikidata id: the surest way to match it."
+    )
+
+
+class MembershipImportRowResult(ReadSchema):
+    """What the import did (or, in a dry run, would do) with one row of the file."""
+
+    row: int = Field(
+        description="The row's number in the file, the header being row 1.", examples=[2]
+    )
+    name: str = Field(description="The name as the file gives it.", examples=["Seoul"])
+    action: Literal["create_city_and_membership", "create_membership"] = Field(
+        description="`create_membership` for a city already in the registry, "
+        "`create_city_and_membership` for one the import adds.",
+        examples=["create_membership"],
+    )
+    matched_by: Literal["wikidata", "name", "alt_name"] | None = Field(
+        description="How the row was matched to a city in the registry: by wikidata id, by "
+        "name or by an alternative name in the same country (case and accents ignored); "
+        "null for a new city.",
+        examples=["wikidata"],
+    )
+    member_id: uuid.UUID | None = Field(
+        description="The city's id; null in a dry run for a city the import would add."
+    )
+    membership_id: uuid.UUID | None = Field(
+        description="The new membership's id; null in a dry run."
+    )
+
+
+class MembershipImportReport(ReadSchema):
+    """The outcome of importing a member list: every row applied, or (dry run) the plan."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "network": "citynet",
+                    "dry_run": False,
+                    "rows": [IMPORT_ROW_EXAMPLE],
+                    "created_cities": 0,
+                    "matched_cities": 1,
+                    "created_memberships": 1,
+                }
+            ]
+        }
+    )
+
+    network: str = Field(description="The network's slug.", examples=["citynet"])
+    dry_run: bool = Field(description="True when nothing was written.")
+    rows: list[MembershipImportRowResult] = Field(
+        description="One entry per row of the file with data, in file order."
+    )
+    created_cities: int = Field(description="Cities added to the registry.", examples=[0])
+    matched_cities: int = Field(
+        description="Rows matched to a city already in the registry.", examples=[1]
+    )
+    created_memberships: int = Field(description="Memberships added.", examples=[1])
