@@ -131,14 +131,14 @@ METROPOLIS_MEMBERS = [
 CITYNET_ROLES = [
     RoleCreate(slug="chair", name="Chair city", max_holders=1, eligible_categories=["full"]),
     RoleCreate(slug="executive", name="Executive city", eligible_categories=["full"]),
-    RoleCreate(slug="secretariat-host", name="Secretariat host city", max_holders=1),
+    RoleCreate(slug="secretariat_host", name="Secretariat host city", max_holders=1),
 ]
 
 # (role, city, start, end, note)
 CITYNET_TENURES: list[tuple[str, str, str | None, str | None, str]] = [
     ("chair", "Yokohama", None, "2013-11", "The former chair city, until November 2013."),
     ("chair", "Seoul", "2013-11", None, "Named the new chair city in November 2013."),
-    ("secretariat-host", "Seoul", "2013-03", None, "Attracted the secretariat in March 2013."),
+    ("secretariat_host", "Seoul", "2013-03", None, "Attracted the secretariat in March 2013."),
     *[
         ("executive", name, None, None, "Named among the executive cities in 2013.")
         for name in CITYNET_EXECUTIVES

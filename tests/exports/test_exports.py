@@ -32,7 +32,7 @@ TYPES = {
     "role": "roles",
     "tenure": "tenures",
 }
-ROLES = {"citynet": ["chair", "executive", "secretariat-host"], "metropolis": ["president"]}
+ROLES = {"citynet": ["chair", "executive", "secretariat_host"], "metropolis": ["president"]}
 DAYS = [
     "1988-06-01",
     "2013-11-04",
@@ -182,7 +182,7 @@ async def build_registry(client: httpx.AsyncClient, headers: Headers) -> dict[st
         client, headers, "executive", max_holders=None, eligible_categories=["full"]
     )
     await builders.role(
-        client, headers, "secretariat-host", max_holders=1, requires_membership=False
+        client, headers, "secretariat_host", max_holders=1, requires_membership=False
     )
     await builders.role(client, headers, "president", network="metropolis")
 
@@ -199,8 +199,8 @@ async def build_registry(client: httpx.AsyncClient, headers: Headers) -> dict[st
     await _tenure(client, headers, "citynet", "executive", ids["Lyon"], "2010", "2016")
     await _tenure(client, headers, "citynet", "executive", ids["Colombo"], "2012-03")
     await _tenure(client, headers, "citynet", "executive", ids["Seoul"], "2013", note="Named.")
-    await _tenure(client, headers, "citynet", "secretariat-host", ids["Bangkok"], "1987", "2013-03")
-    await _tenure(client, headers, "citynet", "secretariat-host", ids["Seoul"], "2013-03")
+    await _tenure(client, headers, "citynet", "secretariat_host", ids["Bangkok"], "1987", "2013-03")
+    await _tenure(client, headers, "citynet", "secretariat_host", ids["Seoul"], "2013-03")
     await _tenure(client, headers, "metropolis", "president", ids["Seoul"], "2014", "2017")
     await _tenure(client, headers, "metropolis", "president", ids["Bangkok"], "2017")
     return ids
@@ -303,7 +303,7 @@ async def test_json_export_is_one_document_with_a_header_and_every_record(
     assert [(r["network"], r["slug"]) for r in document["roles"]] == [
         ("citynet", "chair"),
         ("citynet", "executive"),
-        ("citynet", "secretariat-host"),
+        ("citynet", "secretariat_host"),
         ("metropolis", "president"),
     ]
 
@@ -371,7 +371,7 @@ async def test_csv_export_is_a_zip_whose_values_read_back_as_the_json_export(
             assert tables[name] == document[name], (as_of, name)
         # Not vacuous: arrays, booleans, numbers and nulls all occur.
         roles = {role["slug"]: role for role in tables["roles"]}
-        assert roles["secretariat-host"]["requires_membership"] is False
+        assert roles["secretariat_host"]["requires_membership"] is False
         assert roles["chair"]["requires_membership"] is True
         assert roles["chair"]["eligible_categories"] == ["full"]
         assert roles["executive"]["max_holders"] is None

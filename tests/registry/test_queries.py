@@ -418,3 +418,15 @@ async def test_reads_of_a_big_network_run_a_fixed_number_of_statements(
     assert stats["members_total"] == 105
     assert len(stats["role_holders"]["executive"]) == 30
     assert len(stats["role_holders"]["chair"]) == 1
+
+
+async def test_as_of_must_be_a_plain_calendar_day(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await builders.network(client, admin_headers)
+    for path in ("/v1/networks/citynet/members", "/v1/export", "/v1/networks/citynet/stats"):
+        for bad in ("2014-01-01T00:00", "0", "1388534400", "2023-02-30", "2014-1-1"):
+            response = await client.get(path, params={"as_of": bad})
+            assert response.status_code == 422, (path, bad, response.text)
+            assert response.headers["content-type"] == "application/problem+json"
+        assert (await client.get(path, params={"as_of": "2024-02-29"})).status_code == 200

@@ -211,17 +211,17 @@ async def test_a_role_without_membership_requirement_accepts_any_member(
         client, admin_headers, "Seoul Metropolitan Government", country_code="KR"
     )
     await builders.role(
-        client, admin_headers, "secretariat-host", max_holders=1, requires_membership=False
+        client, admin_headers, "secretariat_host", max_holders=1, requires_membership=False
     )
     tenure = await builders.tenure(
         client,
         admin_headers,
         seoul_government["id"],
-        role="secretariat-host",
+        role="secretariat_host",
         start_date="2013-03",
     )
     assert tenure["member"]["kind"] == "organization"
-    assert await builders.holder_names(client, "2013-04-01", role="secretariat-host") == [
+    assert await builders.holder_names(client, "2013-04-01", role="secretariat_host") == [
         "Seoul Metropolitan Government"
     ]
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,6 +9,7 @@ from netregistry.auth.dependencies import authorize_write
 from netregistry.errors import NotFound
 from netregistry.exports.repository import ExportSnapshot, begin_snapshot
 from netregistry.exports.service import MEDIA_TYPES, ExportRequest, Format, stream_export
+from netregistry.kit.deps import OptionalAsOfDep
 from netregistry.kit.http import problems
 from netregistry.networks.endpoints import SlugPath
 
@@ -17,10 +17,6 @@ router = APIRouter(tags=["exports"], dependencies=[Depends(authorize_write)])
 
 FormatQuery = Annotated[
     Format, Query(description="json (one document), ndjson (a record per line), csv (a zip).")
-]
-AsOfQuery = Annotated[
-    date | None,
-    Query(description="The state on this day; omitted: the full history.", examples=["2014-01-01"]),
 ]
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -67,7 +63,7 @@ async def _closing(snapshot: ExportSnapshot, export: ExportRequest):  # type: ig
     responses=_RESPONSES,
 )
 async def export_network(
-    request: Request, slug: SlugPath, format: FormatQuery = "json", as_of: AsOfQuery = None
+    request: Request, slug: SlugPath, as_of: OptionalAsOfDep, format: FormatQuery = "json"
 ) -> StreamingResponse:
     """One network with its roles, memberships, tenures and members, as one consistent
     snapshot: the full history, or the state on `as_of`."""
@@ -82,7 +78,7 @@ async def export_network(
     responses=_RESPONSES,
 )
 async def export_registry(
-    request: Request, format: FormatQuery = "json", as_of: AsOfQuery = None
+    request: Request, as_of: OptionalAsOfDep, format: FormatQuery = "json"
 ) -> StreamingResponse:
     """Every network, member, membership, role and tenure, as one consistent snapshot."""
     return await _streamed(request, ExportRequest(format, None, as_of))

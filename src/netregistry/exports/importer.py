@@ -158,7 +158,7 @@ def _check(record: Record) -> None:
         if not isinstance(value, expected) or (
             spec.type in ("integer", "number") and isinstance(value, bool)
         ):
-            raise ImportRefused(f"{record.where}: {spec.name} must be a {spec.type}.")
+            raise ImportRefused(f"{record.where}: {spec.name} must be of type {spec.type}.")
         if spec.pattern is not None and isinstance(value, str):
             pattern = _PATTERNS.setdefault(spec.pattern, re.compile(spec.pattern))
             if not pattern.match(value):

@@ -90,6 +90,7 @@ def _array(expression: str) -> str:
 
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+ROLE_SLUG = r"^[a-z0-9]+([-_][a-z0-9]+)*$"
 HISTORICAL = "A date to the year, month or day: YYYY, YYYY-MM or YYYY-MM-DD."
 
 NETWORK = [
@@ -173,7 +174,7 @@ MEMBERSHIP = [
 
 ROLE = [
     ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
-    ExportField("slug", "r.slug", "string", "The role's slug.", False, SLUG),
+    ExportField("slug", "r.slug", "string", "The role's slug.", False, ROLE_SLUG),
     ExportField("name", "r.name", "string", "The role's name.", False),
     ExportField("max_holders", "r.max_holders", "integer", "Most holders at once; null: any."),
     ExportField(
@@ -191,7 +192,7 @@ ROLE = [
 TENURE = [
     ExportField("id", "ms.id::text", "string", "The tenure's id.", False),
     ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
-    ExportField("role", "r.slug", "string", "The role's slug.", False, SLUG),
+    ExportField("role", "r.slug", "string", "The role's slug.", False, ROLE_SLUG),
     *_MEMBER_SUMMARY,
     ExportField(
         "start_date", "ms.start_date", "string", f"First day. {HISTORICAL}", True, DATE_PATTERN

@@ -9,6 +9,7 @@ from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.db import UnitOfWork
+from netregistry.errors import FieldError, ValidationFailed
 from netregistry.kit.pagination import PageRequest, page_request
 
 
@@ -22,16 +23,51 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
 
 
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+
+def parse_day(value: str, name: str = "as_of") -> date:
+    """A full day, YYYY-MM-DD exactly (no time, no timestamp number)."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError as error:
+        raise ValidationFailed(
+            f"{name}: {value} is not a day of the calendar",
+            [
+                FieldError(
+                    location=["query", name],
+                    message="not a valid day",
+                    type="date_from_datetime_parsing",
+                )
+            ],
+        ) from error
+
+
 def as_of_date(
     as_of: Annotated[
-        date | None,
+        str | None,
         Query(
+            pattern=DAY_PATTERN,
             description="The day to answer for (YYYY-MM-DD). Default: today (UTC).",
             examples=["2014-01-01"],
         ),
     ] = None,
 ) -> date:
-    return as_of if as_of is not None else datetime.now(UTC).date()
+    return parse_day(as_of) if as_of is not None else datetime.now(UTC).date()
+
+
+def optional_as_of(
+    as_of: Annotated[
+        str | None,
+        Query(
+            pattern=DAY_PATTERN,
+            description="The state on this day (YYYY-MM-DD); omitted: the full history.",
+            examples=["2014-01-01"],
+        ),
+    ] = None,
+) -> date | None:
+    return parse_day(as_of) if as_of is not None else None
 
 
 AsOfDep = Annotated[date, Depends(as_of_date)]
+OptionalAsOfDep = Annotated[date | None, Depends(optional_as_of)]

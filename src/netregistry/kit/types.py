@@ -10,6 +10,14 @@ from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdap
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=63)]
+
+ROLE_SLUG_PATTERN = r"^[a-z0-9]+([-_][a-z0-9]+)*$"
+RoleSlug = Annotated[
+    str,
+    StringConstraints(pattern=ROLE_SLUG_PATTERN, min_length=1, max_length=63),
+    Field(examples=["secretariat_host"]),
+]
+"""A role's slug: like a network's, and underscores too (``secretariat_host``)."""
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 ShortText = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 LongText = Annotated[str, StringConstraints(max_length=20_000)]

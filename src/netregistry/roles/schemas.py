@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import Name, Slug
+from netregistry.kit.types import Name, RoleSlug, Slug
 
 MaxHolders = Annotated[int, Field(ge=1, le=10_000, description="Null: no limit.")]
 EligibleCategories = Annotated[
@@ -27,7 +27,7 @@ class RoleCreate(WriteSchema):
 
     model_config = ConfigDict(json_schema_extra={"examples": [CHAIR]})
 
-    slug: Slug
+    slug: RoleSlug
     name: Name
     max_holders: MaxHolders | None = None
     requires_membership: bool = True

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import LongText, Name, Slug, WebUrl
+from netregistry.kit.types import LongText, Name, RoleSlug, WebUrl
 from netregistry.members.schemas import MemberSummary
 from netregistry.memberships.schemas import END, START, MembershipRead, check_period
 
@@ -28,7 +28,7 @@ class TenureCreate(WriteSchema):
 
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
-    role: Slug = Field(description="The role's slug.")
+    role: RoleSlug = Field(description="The role's slug.")
     member_id: uuid.UUID
     start_date: HistoricalDate | None = Field(default=None, description=START)
     end_date: HistoricalDate | None = Field(default=None, description=END)
