@@ -72,7 +72,7 @@ def upgrade() -> None:
         sa.Column("actor_name", sa.String(length=200), nullable=True),
         sa.Column("action", sa.String(length=16), nullable=False),
         sa.Column("resource_type", sa.String(length=40), nullable=False),
-        sa.Column("resource_id", sa.String(length=100), nullable=False),
+        sa.Column("resource_id", sa.String(length=200), nullable=False),
         sa.Column("network", sa.String(length=63), nullable=True),
         sa.Column("before", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column("after", postgresql.JSONB(astext_type=sa.Text()), nullable=True),

@@ -75,6 +75,7 @@ def serve(
             update={"database_url": embedded.url(), "migrate_on_start": False}
         )
     try:
+        settings.resolve_secret_key()  # created once here, before workers start
         asyncio.run(_prepare(settings, migrate=embedded is not None, demo=demo))
         typer.echo(f"netregistry on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
         if workers == 1:

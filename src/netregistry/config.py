@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -65,9 +66,19 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(32))
-        return path.read_text().strip().encode()
+            # Written whole under another name, then renamed: a reader never sees it empty,
+            # and of two processes racing, one key wins for both.
+            draft = path.with_name(f".secret_key.{os.getpid()}")
+            draft.touch(mode=0o600)
+            draft.write_text(secrets.token_urlsafe(32))
+            if not path.exists():
+                draft.replace(path)
+            else:
+                draft.unlink()
+        key = path.read_text().strip()
+        if not key:
+            raise ValueError(f"{path} is empty: delete it or set NETREGISTRY_SECRET_KEY")
+        return key.encode()
 
 
 @lru_cache

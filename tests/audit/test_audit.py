@@ -250,3 +250,14 @@ async def test_audit_events_are_append_only(
     assert await db.count("audit_events") == 1
     [event] = await _audit(client, admin_headers)
     assert event["actor_name"] == "admin"
+
+
+async def test_reads_with_a_key_are_never_stored_in_shared_caches(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await create_network(client, admin_headers, "citynet")
+    audit = await client.get("/v1/audit", headers=admin_headers)
+    assert audit.status_code == 200
+    assert audit.headers["cache-control"] == "private, no-store"
+    public = await client.get("/v1/networks/citynet")
+    assert public.headers["cache-control"].startswith("public")

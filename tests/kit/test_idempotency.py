@@ -112,3 +112,19 @@ async def test_an_invalid_idempotency_key_is_422(
     assert response.status_code == 422
     assert response.json()["errors"][0]["location"] == ["header", "Idempotency-Key"]
     assert await db.count("networks") == 0
+
+
+async def test_a_key_whose_request_did_not_succeed_is_free_for_the_retry(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    headers = {**admin_headers, "Idempotency-Key": "slash-then-retry"}
+    redirected = await client.post(
+        "/v1/networks/", json=network_payload("citynet"), headers=headers
+    )
+    assert redirected.status_code == 307
+    retried = await client.post("/v1/networks", json=network_payload("citynet"), headers=headers)
+    assert retried.status_code == 201, retried.text
+    again = await client.post("/v1/networks", json=network_payload("citynet"), headers=headers)
+    assert again.status_code == 201
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await db.count("networks") == 1

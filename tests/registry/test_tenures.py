@@ -405,3 +405,14 @@ async def test_every_successful_tenure_write_adds_one_audit_row(
         )
         == "create:tenure:citynet,update:tenure:citynet,delete:tenure:citynet"
     )
+
+
+async def test_longest_slugs_are_audited_like_any_other(
+    client: httpx.AsyncClient, admin_headers: dict[str, str], db: Database
+) -> None:
+    slug, role = "n" * 63, "r" * 63
+    await builders.network(client, admin_headers, slug)
+    created = await builders.role(client, admin_headers, role, network=slug)
+    assert created["slug"] == role
+    resource = await db.scalar("SELECT resource_id FROM audit_events WHERE resource_type = 'role'")
+    assert resource == f"{slug}/{role}"

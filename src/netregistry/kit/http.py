@@ -24,6 +24,9 @@ IfMatch = Annotated[
 
 
 def _cache_headers(request: Request) -> dict[str, str]:
+    if "authorization" in request.headers:
+        # What a key may read (the audit log) must never sit in a shared cache.
+        return {"Cache-Control": "private, no-store"}
     return {"Cache-Control": f"public, max-age={request.app.state.settings.cache_max_age}"}
 
 

@@ -93,9 +93,9 @@ async def claim(
             f"Idempotency-Key {key!r} was already used for a different request "
             "(another method, path or body). Use a new key for a new request."
         )
-    # Only completed keys are ever committed (see the module docstring).
-    assert stored.status_code is not None
-    assert stored.response_body is not None
+    if stored.status_code is None or stored.response_body is None:
+        # Only completed keys are committed; an incomplete one is claimed again.
+        return None
     return StoredResponse(
         stored.status_code, dict(stored.response_headers or {}), stored.response_body
     )

@@ -280,6 +280,10 @@ class TransactionMiddleware:
                     ),
                     ttl=timedelta(hours=settings.idempotency_ttl_hours),
                 )
+            except SQLAlchemyError as error:
+                await uow.rollback()
+                await _claim_failed(error, scope, receive, send)
+                return
             except NetregistryError as error:
                 await uow.rollback()
                 await render(error, instance=scope["path"], request_id=request_id_var.get())(
@@ -319,7 +323,10 @@ class TransactionMiddleware:
             await uow.rollback()
             return
         body = b"".join(body_parts)
-        if start["status"] < 400:
+        # With an Idempotency-Key only a success commits: anything else must leave the key
+        # unclaimed, so that the retry runs again.
+        succeeded = start["status"] < 300 if idempotency_key is not None else start["status"] < 400
+        if succeeded:
             try:
                 if idempotency_key is not None and 200 <= start["status"] < 300:
                     await idempotency.complete(
@@ -351,6 +358,31 @@ async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
     headers.append((b"content-length", str(len(stored.body)).encode()))
     await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": stored.body, "more_body": False})
+
+
+async def _claim_failed(error: SQLAlchemyError, scope: Scope, receive: Receive, send: Send) -> None:
+    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
+    if sqlstate == "55P03":  # lock_timeout: the first request with this key is still running
+        response = problem_response(
+            409,
+            "idempotency-key-in-use",
+            "Idempotency key in use",
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            instance=scope["path"],
+            request_id=request_id_var.get(),
+            headers={"Retry-After": "1"},
+        )
+    else:
+        logging.getLogger("netregistry.db").warning("idempotency claim failed", exc_info=error)
+        response = problem_response(
+            503,
+            "service-unavailable",
+            "Service unavailable",
+            "The database is unavailable; retry shortly.",
+            instance=scope["path"],
+            request_id=request_id_var.get(),
+        )
+    await response(scope, receive, send)
 
 
 async def _commit_failed(

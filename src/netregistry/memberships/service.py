@@ -199,7 +199,13 @@ class MembershipService:
 
         async with integrity.guard(
             self.session,
-            {"ex_memberships_no_overlap": overlap, "fk_memberships_member_id_members": gone},
+            {
+                "ex_memberships_no_overlap": overlap,
+                "fk_memberships_member_id_members": gone,
+                "fk_memberships_network_id_networks": lambda: NotFound(
+                    f"The network {network.slug} was deleted meanwhile."
+                ),
+            },
         ):
             if membership not in self.session:
                 self.repository.add(membership)

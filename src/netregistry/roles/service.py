@@ -46,6 +46,9 @@ class RoleService:
 
     async def create(self, slug: str, data: RoleCreate) -> RoleRead:
         network = await self.networks.get(slug)
+        # Categories are read under the lock their removal takes (networks/service.py).
+        await rules.lock_network(self.session, network.id, exclusive=False)
+        await self.session.refresh(network)
         _check_categories(network, data.eligible_categories)
         role = Role(network_id=network.id, **data.values())
         async with integrity.guard(

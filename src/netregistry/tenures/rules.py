@@ -4,12 +4,13 @@ No constraint can say "at most N holders" for a per-role N, or "a holder is a me
 every day of the tenure". These checks run after the write, inside its transaction,
 and the locks below serialise every write that could make them pass wrongly:
 
-* ``network:<id>`` shared by membership and tenure writes, exclusive for changes to a
-  network's categories or a role's eligibility rules;
-* ``member:<network>:<member>`` for any write to one member's memberships or tenures;
-* the role's row (``FOR UPDATE``) for any write to its tenures.
+* ``network:<id>`` shared by membership, role and tenure writes, exclusive for changes
+  to a network's categories or a role's eligibility rules;
+* the role's row (``FOR UPDATE``) for any write to its tenures;
+* ``member:<network>:<member>`` for any write to one member's memberships or tenures,
+  then the tenure or membership rows themselves.
 
-Locks are taken in that order, and member locks in id order, so writers never deadlock.
+Every writer takes them in that order (member locks in id order), so none deadlock.
 """
 
 from __future__ import annotations

@@ -159,6 +159,8 @@ class TenureService:
             network.id,
             [data.member_id, *([current.member_id] if current else [])],
         )
+        if current is not None:  # locked now, after the role: the order every writer takes
+            current = await self._get(network, current.id, for_update=True)
         day = PartialDate.from_date(data.date)
         ended_before = None
         if current is not None:
