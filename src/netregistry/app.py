@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -100,6 +101,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.sessionmaker = create_sessionmaker(engine)
         app.state.head_revision = migrations.head_revision()
         app.state.cursor_codec = CursorCodec(settings.resolve_secret_key())
+        app.state.export_slots = asyncio.Semaphore(settings.max_concurrent_exports)
         await _purge_idempotency_keys(app, settings)
         yield
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     )
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    max_concurrent_exports: int = Field(
+        default=4,
+        ge=1,
+        description="Exports streaming at once per process (each holds a connection).",
+    )
     migrate_on_start: bool | None = Field(
         default=None,
         description="Run migrations when the service starts. Unset: only on the embedded server.",

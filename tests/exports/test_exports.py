@@ -805,3 +805,26 @@ async def test_the_snapshot_is_taken_before_the_first_byte(
             }
         assert "Seoul" in names
         assert late["name"] not in names, format
+
+
+async def test_exports_beyond_the_concurrent_limit_are_503_until_one_ends(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    streaming_client: httpx.AsyncClient,
+    admin_headers: Headers,
+) -> None:
+    await builders.network(client, admin_headers)
+    await bulk_members(app, 2000)
+    app.state.export_slots = asyncio.Semaphore(1)
+    async with streaming_client.stream("GET", "/v1/export", params={"format": "ndjson"}) as first:
+        assert first.status_code == 200
+        chunks = first.aiter_raw()
+        await anext(chunks)
+        refused = await client.get("/v1/export")
+        assert refused.status_code == 503, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["retry-after"] == "30"
+        assert (await client.get("/v1/networks/citynet")).status_code == 200
+        async for _ in chunks:
+            pass
+    assert (await client.get("/v1/export")).status_code == 200

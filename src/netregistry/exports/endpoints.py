@@ -1,16 +1,17 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 
 from netregistry.auth.dependencies import authorize_write
-from netregistry.errors import NotFound
+from netregistry.errors import NotFound, ServiceUnavailable
 from netregistry.exports.repository import ExportSnapshot, begin_snapshot
 from netregistry.exports.service import MEDIA_TYPES, ExportRequest, Format, stream_export
 from netregistry.kit.deps import OptionalAsOfDep
-from netregistry.kit.http import problems
+from netregistry.kit.http import problem_doc, problems
 from netregistry.networks.endpoints import SlugPath
 
 router = APIRouter(tags=["exports"], dependencies=[Depends(authorize_write)])
@@ -29,30 +30,48 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "content": {"application/x-ndjson": {}, "application/zip": {}},
     },
     **problems(404),
+    503: problem_doc("Too many exports are streaming; retry after `Retry-After` seconds."),
 }
 
 
 async def _streamed(request: Request, export: ExportRequest) -> StreamingResponse:
-    snapshot = await begin_snapshot(request.app.state.engine, export.network, export.as_of)
+    # Each export holds a pooled connection while it streams: a few at a time, so that
+    # exports cannot starve the requests that answer in milliseconds.
+    slots: asyncio.Semaphore = request.app.state.export_slots
+    if slots.locked():
+        raise ServiceUnavailable(
+            "Too many exports are streaming right now; retry in a minute.",
+            headers={"Retry-After": "30"},
+        )
+    await slots.acquire()
+    try:
+        snapshot = await begin_snapshot(request.app.state.engine, export.network, export.as_of)
+    except BaseException:
+        slots.release()
+        raise
     try:
         if export.network is not None and not await snapshot.network_exists(export.network):
             raise NotFound(f"No network with slug {export.network!r}.")
     except BaseException:
         await snapshot.close()
+        slots.release()
         raise
     return StreamingResponse(
-        _closing(snapshot, export),
+        _closing(snapshot, export, slots),
         media_type=MEDIA_TYPES[export.format],
         headers={"Content-Disposition": f'attachment; filename="{export.filename()}"'},
     )
 
 
-async def _closing(snapshot: ExportSnapshot, export: ExportRequest):  # type: ignore[no-untyped-def]
+async def _closing(  # type: ignore[no-untyped-def]
+    snapshot: ExportSnapshot, export: ExportRequest, slots: asyncio.Semaphore
+):
     try:
         async for chunk in stream_export(snapshot, export):
             yield chunk
     finally:
         await snapshot.close()
+        slots.release()
 
 
 @router.get(
