@@ -26,11 +26,8 @@ from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import create_sessionmaker, open_database
 from netregistry.errors import (
-    BadRequest,
-    Conflict,
     FieldError,
     NetregistryError,
-    ServiceUnavailable,
     ValidationFailed,
     problem_response,
     render,
@@ -38,6 +35,7 @@ from netregistry.errors import (
 from netregistry.exports.endpoints import router as exports_router
 from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
+from netregistry.kit.integrity import database_problem
 from netregistry.kit.logging import configure_logging
 from netregistry.kit.middleware import (
     BodyLimitMiddleware,
@@ -182,42 +180,13 @@ def _allowed_methods(request: Request) -> list[str]:
 
 
 async def _database_error(request: Request, error: Exception) -> JSONResponse:
-    """Database errors a request can cause by its content or its timing, by SQLSTATE class.
-
-    Anything else is re-raised and becomes a logged 500.
-    """
-    assert isinstance(error, DBAPIError)
-    sqlstate = str(getattr(error.orig, "sqlstate", "") or "")
-    problem: NetregistryError
-    if sqlstate.startswith("22"):
-        # A value PostgreSQL cannot hold or compare, such as U+0000 in text.
-        problem = BadRequest(
-            "A value in the request cannot be stored or searched for "
-            "(for example a NUL character, or a number out of range)."
-        )
-    elif sqlstate.startswith("40"):
-        # Serialization failure or deadlock: another request won; this one changed nothing.
-        problem = Conflict("A concurrent request changed the same records; retry.")
-    elif (
-        sqlstate in ("55P03", "57014")
-        or sqlstate.startswith("08")
-        or (error.connection_invalidated or isinstance(error, OperationalError | InterfaceError))
-    ):
-        # Lock or statement timeout, or the connection is gone.
-        return await _database_unavailable(request, error)
-    else:
+    """A database failure the request caused by its content or its timing (see
+    :func:`integrity.database_problem`); anything else is re-raised as a logged 500."""
+    problem = database_problem(error)
+    if problem is None:
         raise error
-    log.info("database refused the request", sqlstate=sqlstate)
+    log.warning("database refused the request", problem=problem.code, error=type(error).__name__)
     return render(problem, instance=_instance(request), request_id=current_request_id())
-
-
-async def _database_unavailable(request: Request, error: Exception) -> JSONResponse:
-    log.warning("database unavailable", error=type(error).__name__)
-    return render(
-        ServiceUnavailable("The database is unavailable; retry shortly."),
-        instance=_instance(request),
-        request_id=current_request_id(),
-    )
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
@@ -271,9 +240,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(DBAPIError, _database_error)
-    for error in (PoolTimeout, ConnectionError, OSError):
-        app.add_exception_handler(error, _database_unavailable)
+    for error in (DBAPIError, PoolTimeout, ConnectionError, OSError):
+        app.add_exception_handler(error, _database_error)
     app.include_router(system_router)
     for router in (
         networks_router,

@@ -98,20 +98,25 @@ class NotFound(NetregistryError):
     title = "Not found"
 
 
-class MethodNotAllowed(NetregistryError):
-    """The resource exists but does not support this method."""
-
-    status = 405
-    code = "method-not-allowed"
-    title = "Method not allowed"
-
-
 class Conflict(NetregistryError):
     """The write would break a rule of the registry; the detail names the record in the way."""
 
     status = 409
     code = "conflict"
     title = "Conflict"
+
+
+class IdempotencyKeyInUse(Conflict):
+    """A request with the same ``Idempotency-Key`` is still running."""
+
+    code = "idempotency-key-in-use"
+    title = "Idempotency key in use"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "A request with this Idempotency-Key is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
 
 
 class PreconditionFailed(NetregistryError):
@@ -166,6 +171,14 @@ class ServiceUnavailable(NetregistryError):
     status = 503
     code = "service-unavailable"
     title = "Service unavailable"
+
+
+class CommitFailed(NetregistryError):
+    """The database refused to commit a change that was otherwise complete."""
+
+    status = 500
+    code = "commit-failed"
+    title = "Commit failed"
 
 
 def problem_response(

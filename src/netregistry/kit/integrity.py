@@ -7,12 +7,36 @@ import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.errors import NetregistryError
+from netregistry.errors import BadRequest, Conflict, NetregistryError, ServiceUnavailable
 
 Translation = Mapping[str, Callable[[], NetregistryError | Awaitable[NetregistryError]]]
+
+
+def database_problem(error: BaseException) -> NetregistryError | None:
+    """What a database failure means for the client, by SQLSTATE class; ``None`` when it
+    is a fault of ours (a 500)."""
+    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
+    if sqlstate.startswith("22"):
+        # A value PostgreSQL cannot hold or compare, such as U+0000 in text.
+        return BadRequest(
+            "A value in the request cannot be stored or searched for "
+            "(for example a NUL character, or a number out of range)."
+        )
+    if sqlstate.startswith("40"):
+        # Serialization failure or deadlock: another request won; this one changed nothing.
+        return Conflict("A concurrent request changed the same records; retry.")
+    unreachable = isinstance(error, OSError | ConnectionError | PoolTimeout) or (
+        isinstance(error, DBAPIError)
+        and (error.connection_invalidated or isinstance(error, OperationalError | InterfaceError))
+    )
+    if unreachable or sqlstate in ("55P03", "57014") or sqlstate.startswith("08"):
+        # The connection is gone, or a lock or statement timeout ran out.
+        return ServiceUnavailable("The database is unavailable; retry shortly.")
+    return None
 
 
 def constraint_name(error: IntegrityError) -> str | None:

@@ -21,21 +21,25 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.config import Settings
 from netregistry.db import UnitOfWork
 from netregistry.errors import (
+    CommitFailed,
+    IdempotencyKeyInUse,
     NetregistryError,
     PayloadTooLarge,
+    ServiceUnavailable,
     UnsupportedMediaType,
     problem_response,
     render,
 )
 from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
+from netregistry.kit.integrity import database_problem
 from netregistry.kit.metrics import observe_request
 
 log = structlog.get_logger("netregistry.http")
@@ -47,10 +51,6 @@ _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 def _route_template(scope: Scope) -> str:
     route = scope.get("route")
     return getattr(route, "path", None) or "unmatched"
-
-
-async def _no_receive() -> Message:
-    return {"type": "http.disconnect"}
 
 
 class HeadMiddleware:
@@ -224,12 +224,6 @@ class BodyLimitMiddleware:
         await self.app(scope, replaying(body, receive), send)
 
 
-def _is_connection_error(error: BaseException) -> bool:
-    return isinstance(error, OSError | ConnectionError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated
-    )
-
-
 class TransactionMiddleware:
     """One transaction per request, decided after the app answers and before it is sent.
 
@@ -362,27 +356,15 @@ async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
 
 async def _claim_failed(error: SQLAlchemyError, scope: Scope, receive: Receive, send: Send) -> None:
     sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
-    if sqlstate == "55P03":  # lock_timeout: the first request with this key is still running
-        response = problem_response(
-            409,
-            "idempotency-key-in-use",
-            "Idempotency key in use",
-            "A request with this Idempotency-Key is still being processed; retry shortly.",
-            instance=scope["path"],
-            request_id=request_id_var.get(),
-            headers={"Retry-After": "1"},
-        )
-    else:
-        logging.getLogger("netregistry.db").warning("idempotency claim failed", exc_info=error)
-        response = problem_response(
-            503,
-            "service-unavailable",
-            "Service unavailable",
-            "The database is unavailable; retry shortly.",
-            instance=scope["path"],
-            request_id=request_id_var.get(),
-        )
-    await response(scope, receive, send)
+    problem = (
+        IdempotencyKeyInUse()  # lock_timeout: the first request with this key still runs
+        if sqlstate == "55P03"
+        else database_problem(error) or ServiceUnavailable("The database is unavailable.")
+    )
+    logging.getLogger("netregistry.db").warning("idempotency claim failed", exc_info=error)
+    await render(problem, instance=scope["path"], request_id=request_id_var.get())(
+        scope, receive, send
+    )
 
 
 async def _commit_failed(
@@ -391,17 +373,9 @@ async def _commit_failed(
     logging.getLogger("netregistry.db").error("commit failed", exc_info=error)
     with contextlib.suppress(SQLAlchemyError):
         await uow.rollback()
-    status, code, title = (
-        (503, "service-unavailable", "Service unavailable")
-        if _is_connection_error(error)
-        else (500, "commit-failed", "Commit failed")
+    problem = database_problem(error) or CommitFailed(
+        "The change could not be committed and was not saved. Retry the request."
     )
-    response = problem_response(
-        status,
-        code,
-        title,
-        "The change could not be committed and was not saved. Retry the request.",
-        instance=scope["path"],
-        request_id=request_id_var.get(),
+    await render(problem, instance=scope["path"], request_id=request_id_var.get())(
+        scope, receive, send
     )
-    await response(scope, receive, send)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
 
 class ReadSchema(BaseModel):
@@ -30,6 +30,20 @@ class WriteSchema(BaseModel):
         """The fields as Python values (unlike ``model_dump``, value types stay intact)."""
         names = self.model_fields_set if exclude_unset else type(self).model_fields
         return {name: getattr(self, name) for name in names}
+
+
+class UpdateSchema(WriteSchema):
+    """A PATCH body: only the fields sent change, and `null` clears a field, except the
+    fields named in ``required``, which a resource cannot lack."""
+
+    required: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _required_not_cleared(self) -> Self:
+        for field in self.required:
+            if field in self.model_fields_set and getattr(self, field) is None:
+                raise ValueError(f"{field} cannot be null")
+        return self
 
 
 def _contains_nul(value: Any) -> bool:

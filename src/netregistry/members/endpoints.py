@@ -9,7 +9,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.dependencies import Actor, Admin, authorize_write
 from netregistry.auth.principal import Principal
-from netregistry.errors import NotFound
 from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -22,20 +21,21 @@ from netregistry.kit.http import (
 )
 from netregistry.kit.pagination import Page
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import (
     CityCreate,
     CityRead,
     CityUpdate,
-    MemberSummary,
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
 )
-from netregistry.members.service import MemberService, city_service, organization_service
-from netregistry.memberships.service import MembershipService
+from netregistry.members.service import (
+    MemberService,
+    city_service,
+    member_history,
+    organization_service,
+)
 from netregistry.tenures.schemas import MemberHistory
-from netregistry.tenures.service import TenureService
 
 MemberId = Annotated[uuid.UUID, Path(description="The member's id.")]
 
@@ -201,12 +201,4 @@ async def get_member_history(
 ) -> Response:
     """Every membership and tenure of one city or organization, in every network:
     "which networks is Seoul in"."""
-    member = await MemberRepository(session).get(member_id)
-    if member is None:
-        raise NotFound(f"No city or organization with id {member_id}.")
-    history = MemberHistory(
-        member=MemberSummary.model_validate(member),
-        memberships=list(await MembershipService(session, actor).for_member(member_id)),
-        tenures=list(await TenureService(session, actor).for_member(member_id)),
-    )
-    return represent(request, history)
+    return represent(request, await member_history(session, actor, member_id))

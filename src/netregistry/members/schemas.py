@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
-from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import CountryCode, Name, WebUrl, WikidataId
 
 AltNames = Annotated[list[Name], Field(max_length=50, description="Other names and spellings.")]
@@ -46,12 +46,6 @@ class MemberSummary(ReadSchema):
     country_code: str | None = Field(examples=["KR"])
 
 
-def _not_null(model: WriteSchema, *fields: str) -> None:
-    for field in fields:
-        if field in model.model_fields_set and getattr(model, field) is None:
-            raise ValueError(f"{field} cannot be null")
-
-
 class CityCreate(WriteSchema):
     """A new city (a local government)."""
 
@@ -68,8 +62,10 @@ class CityCreate(WriteSchema):
     geonames: GeonamesId | None = None
 
 
-class CityUpdate(WriteSchema):
+class CityUpdate(UpdateSchema):
     """Changes to a city: only the fields sent change; `null` clears an optional field."""
+
+    required = ("name", "alt_names", "country_code")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"population": 9_400_000}]})
 
@@ -82,11 +78,6 @@ class CityUpdate(WriteSchema):
     longitude: Longitude | None = None
     wikidata: WikidataId | None = None
     geonames: GeonamesId | None = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> CityUpdate:
-        _not_null(self, "name", "alt_names", "country_code")
-        return self
 
 
 class CityRead(ReadSchema):
@@ -124,8 +115,10 @@ class OrganizationCreate(WriteSchema):
     wikidata: WikidataId | None = None
 
 
-class OrganizationUpdate(WriteSchema):
+class OrganizationUpdate(UpdateSchema):
     """Changes to an organization: only the fields sent change."""
+
+    required = ("name", "alt_names")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"org_type": "NGO"}]})
 
@@ -135,11 +128,6 @@ class OrganizationUpdate(WriteSchema):
     org_type: OrgType | None = None
     website: WebUrl | None = None
     wikidata: WikidataId | None = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> OrganizationUpdate:
-        _not_null(self, "name", "alt_names")
-        return self
 
 
 class OrganizationRead(ReadSchema):

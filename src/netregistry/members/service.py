@@ -16,9 +16,12 @@ from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import PageRequest
 from netregistry.kit.schemas import WriteSchema
 from netregistry.members.repository import MemberRepository
-from netregistry.members.schemas import CityRead, OrganizationRead
+from netregistry.members.schemas import CityRead, MemberSummary, OrganizationRead
+from netregistry.memberships.service import MembershipService
 from netregistry.models import Member
 from netregistry.networks.service import NetworkService
+from netregistry.tenures.schemas import MemberHistory
+from netregistry.tenures.service import TenureService
 
 Kind = Literal["city", "organization"]
 ReadT = TypeVar("ReadT", CityRead, OrganizationRead)
@@ -149,3 +152,17 @@ def organization_service(
     session: AsyncSession, actor: Principal | None
 ) -> MemberService[OrganizationRead]:
     return MemberService(session, actor, "organization", OrganizationRead)
+
+
+async def member_history(
+    session: AsyncSession, actor: Principal | None, member_id: uuid.UUID
+) -> MemberHistory:
+    """Every membership and tenure of one city or organization, across networks."""
+    member = await MemberRepository(session).get(member_id)
+    if member is None:
+        raise NotFound(f"No city or organization with id {member_id}.")
+    return MemberHistory(
+        member=MemberSummary.model_validate(member),
+        memberships=list(await MembershipService(session, actor).for_member(member_id)),
+        tenures=list(await TenureService(session, actor).for_member(member_id)),
+    )

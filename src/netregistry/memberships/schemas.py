@@ -7,7 +7,7 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate, PartialDate, validate_period
-from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import CountryCode, LongText, Name, Slug, WebUrl, WikidataId
 from netregistry.members.schemas import MemberSummary
 
@@ -47,8 +47,10 @@ class MembershipCreate(WriteSchema):
         return self
 
 
-class MembershipUpdate(WriteSchema):
+class MembershipUpdate(UpdateSchema):
     """Corrections to a membership; ending it is setting `end_date`."""
+
+    required = ("category",)
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"end_date": "2016-12"}]})
 
@@ -57,12 +59,6 @@ class MembershipUpdate(WriteSchema):
     end_date: HistoricalDate | None = Field(default=None, description=END)
     source_url: WebUrl | None = None
     note: LongText | None = None
-
-    @model_validator(mode="after")
-    def _category_not_cleared(self) -> MembershipUpdate:
-        if "category" in self.model_fields_set and self.category is None:
-            raise ValueError("category cannot be null")
-        return self
 
 
 class MembershipRead(ReadSchema):

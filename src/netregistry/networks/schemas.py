@@ -3,10 +3,10 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, ConfigDict, Field
 
 from netregistry.kit.dates import HistoricalDate
-from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import LongText, Name, ShortText, Slug, WebUrl
 from netregistry.members.schemas import MemberSummary
 
@@ -62,8 +62,10 @@ class NetworkCreate(WriteSchema):
     )
 
 
-class NetworkUpdate(WriteSchema):
+class NetworkUpdate(UpdateSchema):
     """Changes to a network: only the fields sent are changed; `null` clears a field."""
+
+    required = ("name", "membership_categories")
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"scope": "Asia-Pacific", "founded_on": "1987"}]}
@@ -78,13 +80,6 @@ class NetworkUpdate(WriteSchema):
     description: LongText | None = None
     membership_criteria: LongText | None = None
     membership_categories: Categories | None = None
-
-    @model_validator(mode="after")
-    def _required_fields_not_cleared(self) -> NetworkUpdate:
-        for field in ("name", "membership_categories"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class NetworkRead(ReadSchema):

@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field
 
-from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import Name, RoleSlug, Slug
 
 MaxHolders = Annotated[int, Field(ge=1, le=10_000, description="Null: no limit.")]
@@ -34,8 +34,10 @@ class RoleCreate(WriteSchema):
     eligible_categories: EligibleCategories | None = None
 
 
-class RoleUpdate(WriteSchema):
+class RoleUpdate(UpdateSchema):
     """Changes to a role; refused (409) if current tenures would break the new rules."""
+
+    required = ("name", "requires_membership")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"max_holders": 2}]})
 
@@ -43,13 +45,6 @@ class RoleUpdate(WriteSchema):
     max_holders: MaxHolders | None = None
     requires_membership: bool | None = None
     eligible_categories: EligibleCategories | None = None
-
-    @model_validator(mode="after")
-    def _required_not_cleared(self) -> RoleUpdate:
-        for field in ("name", "requires_membership"):
-            if field in self.model_fields_set and getattr(self, field) is None:
-                raise ValueError(f"{field} cannot be null")
-        return self
 
 
 class RoleRead(ReadSchema):

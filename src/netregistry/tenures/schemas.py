@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
-from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import LongText, Name, RoleSlug, WebUrl
 from netregistry.members.schemas import MemberSummary
 from netregistry.memberships.schemas import END, START, MembershipRead, check_period
@@ -42,7 +42,7 @@ class TenureCreate(WriteSchema):
         return self
 
 
-class TenureUpdate(WriteSchema):
+class TenureUpdate(UpdateSchema):
     """Corrections to a tenure; ending it is setting `end_date`."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"end_date": "2016-12"}]})
