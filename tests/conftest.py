@@ -101,6 +101,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         migrate_on_start=False,
         db_pool_size=30,
         db_max_overflow=10,
+        write_rate_limit=None,  # tests/auth/test_rate_limit.py sets its own
     )
 
 

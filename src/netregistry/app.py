@@ -44,6 +44,7 @@ from netregistry.kit.middleware import (
     TransactionMiddleware,
 )
 from netregistry.kit.pagination import CursorCodec
+from netregistry.kit.ratelimit import WriteRateLimiter
 from netregistry.members.endpoints import (
     cities_router,
     member_router,
@@ -52,6 +53,7 @@ from netregistry.members.endpoints import (
 from netregistry.memberships.endpoints import router as memberships_router
 from netregistry.networks.endpoints import router as networks_router
 from netregistry.roles.endpoints import router as roles_router
+from netregistry.system.docs import router as docs_router
 from netregistry.system.endpoints import router as system_router
 from netregistry.tenures.endpoints import router as tenures_router
 
@@ -221,6 +223,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by system/docs.py, with a Content-Security-Policy
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
         middleware=[
             Middleware(
                 CORSMiddleware,
@@ -230,19 +235,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 expose_headers=["ETag", "Link", "X-Request-ID"],
                 max_age=3600,
             ),
-            Middleware(RequestContextMiddleware),
+            Middleware(RequestContextMiddleware, max_header_bytes=settings.max_header_bytes),
             Middleware(HeadMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TransactionMiddleware),
         ],
     )
     app.state.settings = settings
+    app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit)
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     for error in (DBAPIError, PoolTimeout, ConnectionError, OSError):
         app.add_exception_handler(error, _database_error)
     app.include_router(system_router)
+    app.include_router(docs_router)
     for router in (
         networks_router,
         memberships_router,

@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 import uvicorn
@@ -78,10 +78,16 @@ def serve(
         settings.resolve_secret_key()  # created once here, before workers start
         asyncio.run(_prepare(settings, migrate=embedded is not None, demo=demo))
         typer.echo(f"netregistry on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
+        server_options: dict[str, Any] = {
+            "log_config": None,
+            "http": "h11",
+            # The connection's own bound on the request head; the app answers 431 below it.
+            "h11_max_incomplete_event_size": settings.max_header_bytes + 8192,
+        }
         if workers == 1:
             from netregistry.app import create_app
 
-            uvicorn.run(create_app(settings), host=host, port=port, log_config=None)
+            uvicorn.run(create_app(settings), host=host, port=port, **server_options)
         else:
             os.environ["NETREGISTRY_DATABASE_URL"] = str(settings.database_url)
             os.environ["NETREGISTRY_MIGRATE_ON_START"] = "false"
@@ -91,7 +97,7 @@ def serve(
                 host=host,
                 port=port,
                 workers=workers,
-                log_config=None,
+                **server_options,
             )
     finally:
         if embedded is not None:

@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -32,6 +33,19 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        default=16 * 1024,
+        ge=1024,
+        description="Limit on the request line and header fields together; beyond it, 431.",
+    )
+    write_rate_limit: str | None = Field(
+        default="300/minute",
+        description=(
+            "Writes each API key may send, as '<count>/<second|minute|hour|day>' "
+            "(moving window, counted per process). Unset or empty: no limit."
+        ),
+        examples=["300/minute", "10/second;1000/hour"],
+    )
     cors_origins: list[str] = Field(default=["*"])
     cache_max_age: int = Field(default=30, ge=0, description="Cache-Control max-age on reads.")
     idempotency_ttl_hours: int = Field(default=24, ge=24)
@@ -51,6 +65,17 @@ class Settings(BaseSettings):
         default=None,
         description="Run migrations when the service starts. Unset: only on the embedded server.",
     )
+
+    @field_validator("write_rate_limit")
+    @classmethod
+    def _rate_limit_notation(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        try:
+            parse_many(value)
+        except ValueError as error:
+            raise ValueError(f"not a rate such as '300/minute': {error}") from error
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -165,12 +165,35 @@ class IdempotencyKeyReused(ValidationFailed):
     title = "Idempotency key reused"
 
 
+class HeadersTooLarge(NetregistryError):
+    """The request's header fields exceed the configured limit."""
+
+    status = 431
+    code = "headers-too-large"
+    title = "Request header fields too large"
+
+
+class RateLimited(NetregistryError):
+    """The API key has sent more writes than its rate allows; ``Retry-After`` says when
+    the next one will be accepted."""
+
+    status = 429
+    code = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after: int) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
+
+
 class ServiceUnavailable(NetregistryError):
     """The database cannot be reached or the schema is not current."""
 
     status = 503
     code = "service-unavailable"
     title = "Service unavailable"
+
+    def __init__(self, detail: str, *, retry_after: int = 1) -> None:
+        super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
 class CommitFailed(NetregistryError):

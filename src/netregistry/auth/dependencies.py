@@ -15,6 +15,7 @@ from netregistry.auth.principal import Principal
 from netregistry.auth.service import ApiKeyService
 from netregistry.errors import Forbidden, Unauthorized
 from netregistry.kit.deps import SessionDep, get_session
+from netregistry.kit.ratelimit import WriteRateLimiter
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -26,7 +27,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
 async def authorize_write(request: Request, credentials: Credentials) -> Principal | None:
-    """Reads pass; writes need a valid key that may write to the addressed network.
+    """Reads pass; writes need a valid key that may write to the addressed network, within
+    the key's write rate.
 
     A read opens no session here: a streamed export reads through its own snapshot, and a
     request that opened the request session has its body held back until the commit.
@@ -42,6 +44,8 @@ async def authorize_write(request: Request, credentials: Credentials) -> Princip
     network = request.path_params.get("slug")
     if network is not None and not principal.may_write(network):
         raise Forbidden(f"The API key {principal.name!r} may not write to network {network!r}.")
+    limiter: WriteRateLimiter = request.app.state.write_limiter
+    await limiter.admit(str(principal.key_id))
     return principal
 
 

@@ -27,7 +27,11 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
             "records one per line with a `type`; CSV is a zip of one file per record type "
             "with a Frictionless `datapackage.json`."
         ),
-        "content": {"application/x-ndjson": {}, "application/zip": {}},
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "application/x-ndjson": {},
+            "application/zip": {},
+        },
     },
     **problems(404),
     503: problem_doc("Too many exports are streaming; retry after `Retry-After` seconds."),
@@ -41,7 +45,7 @@ async def _streamed(request: Request, export: ExportRequest) -> StreamingRespons
     if slots.locked():
         raise ServiceUnavailable(
             "Too many exports are streaming right now; retry in a minute.",
-            headers={"Retry-After": "30"},
+            retry_after=30,
         )
     await slots.acquire()
     try:

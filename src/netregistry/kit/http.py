@@ -84,14 +84,29 @@ _PROBLEMS = {
     413: "The request body exceeds the configured limit.",
     415: "The request body is not JSON (Content-Type: application/json).",
     422: "Malformed JSON or invalid fields; `errors` names each.",
+    429: "The API key has used its write rate; `Retry-After` says when to retry.",
     503: "The database is unavailable.",
 }
 
 Responses = dict[int | str, dict[str, Any]]
 
-WRITE_STATUSES = (401, 403, 413, 415, 422)
+WRITE_STATUSES = (401, 403, 413, 415, 422, 429)
+
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before retrying.",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
 
 
 def problems(*statuses: int) -> Responses:
     """The problem responses an operation documents; every operation may answer 503."""
-    return {status: problem_doc(_PROBLEMS[status]) for status in sorted({*statuses, 422, 503})}
+    responses: Responses = {
+        status: problem_doc(_PROBLEMS[status]) for status in sorted({*statuses, 422, 503})
+    }
+    for status in (429, 503):
+        if status in responses:
+            responses[status]["headers"] = _RETRY_AFTER
+    return responses

@@ -29,6 +29,7 @@ from netregistry.config import Settings
 from netregistry.db import UnitOfWork
 from netregistry.errors import (
     CommitFailed,
+    HeadersTooLarge,
     IdempotencyKeyInUse,
     NetregistryError,
     PayloadTooLarge,
@@ -46,6 +47,10 @@ log = structlog.get_logger("netregistry.http")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# JSON is not a page: it may load nothing and be framed by nobody. The docs pages
+# (system/docs.py) send their own policy.
+API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
 
 def _route_template(scope: Scope) -> str:
@@ -73,10 +78,12 @@ class HeadMiddleware:
 
 
 class RequestContextMiddleware:
-    """Request id, security headers, metrics and logging around every request."""
+    """Request id, security headers, metrics and logging around every request; header
+    fields over ``max_header_bytes`` in all are refused with 431 before any work."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, max_header_bytes: int) -> None:
         self.app = app
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -99,9 +106,18 @@ class RequestContextMiddleware:
                 headers["X-Request-ID"] = request_id
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("Referrer-Policy", "no-referrer")
+                headers.setdefault("Content-Security-Policy", API_POLICY)
             await send(message)
 
         try:
+            if _header_bytes(scope) > self.max_header_bytes:
+                too_large = HeadersTooLarge(
+                    f"The request's header fields exceed {self.max_header_bytes} bytes."
+                )
+                await render(too_large, instance=None, request_id=request_id)(
+                    scope, receive, send_with_headers
+                )
+                return
             await self.app(scope, receive, send_with_headers)
         except Exception:
             log.exception("unhandled exception", method=scope["method"], path=scope["path"])
@@ -129,6 +145,12 @@ class RequestContextMiddleware:
             )
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
+
+
+def _header_bytes(scope: Scope) -> int:
+    """The size of the request target and header fields as they came on the wire."""
+    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
+    return target + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
 async def read_body(receive: Receive, limit: int) -> bytes:
