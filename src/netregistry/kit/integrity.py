@@ -33,8 +33,9 @@ def database_problem(error: BaseException) -> NetregistryError | None:
         isinstance(error, DBAPIError)
         and (error.connection_invalidated or isinstance(error, OperationalError | InterfaceError))
     )
-    if unreachable or sqlstate in ("55P03", "57014") or sqlstate.startswith("08"):
-        # The connection is gone, or a lock or statement timeout ran out.
+    if unreachable or sqlstate == "55P03" or sqlstate[:2] in ("08", "53", "57"):
+        # The connection is gone (08), the server is out of connections or memory (53),
+        # shutting down, starting up or cancelling on a timeout (57), or a lock timed out.
         return ServiceUnavailable("The database is unavailable; retry shortly.")
     return None
 
