@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -11,6 +10,7 @@ from netregistry.auth.dependencies import Admin, authorize_write
 from netregistry.kit.deps import PageDep, SessionDep
 from netregistry.kit.http import problems, represent_page
 from netregistry.kit.pagination import Page
+from netregistry.kit.types import Timestamp
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(authorize_write)])
 
@@ -30,8 +30,8 @@ async def list_audit_events(
     resource_type: Annotated[str | None, Query(max_length=40, examples=["network"])] = None,
     resource_id: Annotated[str | None, Query(max_length=100, examples=["citynet"])] = None,
     network: Annotated[str | None, Query(max_length=63, examples=["citynet"])] = None,
-    since: Annotated[datetime | None, Query(description="Changes at or after this time.")] = None,
-    until: Annotated[datetime | None, Query(description="Changes before this time.")] = None,
+    since: Annotated[Timestamp | None, Query(description="Changes at or after this time.")] = None,
+    until: Annotated[Timestamp | None, Query(description="Changes before this time.")] = None,
 ) -> Response:
     """Every change, newest first, with actor, before and after. Admin keys only."""
     events, next_cursor = await AuditTrail(session, admin).list_page(

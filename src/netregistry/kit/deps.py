@@ -48,6 +48,7 @@ def as_of_date(
         str | None,
         Query(
             pattern=DAY_PATTERN,
+            json_schema_extra={"format": "date"},
             description="The day to answer for (YYYY-MM-DD). Default: today (UTC).",
             examples=["2014-01-01"],
         ),
@@ -61,6 +62,7 @@ def optional_as_of(
         str | None,
         Query(
             pattern=DAY_PATTERN,
+            json_schema_extra={"format": "date"},
             description="The state on this day (YYYY-MM-DD); omitted: the full history.",
             examples=["2014-01-01"],
         ),

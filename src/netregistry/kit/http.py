@@ -75,7 +75,7 @@ def problem_doc(description: str) -> dict[str, Any]:
 
 
 _PROBLEMS = {
-    400: "A malformed or forged cursor.",
+    400: "A malformed request: a forged cursor, or a body that is not UTF-8 text.",
     401: "No valid API key (missing, unknown or revoked).",
     403: "The API key may not do this.",
     404: "No such resource.",
@@ -85,12 +85,13 @@ _PROBLEMS = {
     415: "The request body is not JSON (Content-Type: application/json).",
     422: "Malformed JSON or invalid fields; `errors` names each.",
     429: "The API key has used its write rate; `Retry-After` says when to retry.",
+    431: "The request line and header fields exceed the configured limit.",
     503: "The database is unavailable.",
 }
 
 Responses = dict[int | str, dict[str, Any]]
 
-WRITE_STATUSES = (401, 403, 413, 415, 422, 429)
+WRITE_STATUSES = (400, 401, 403, 413, 415, 422, 429)
 
 
 _RETRY_AFTER = {
@@ -102,9 +103,10 @@ _RETRY_AFTER = {
 
 
 def problems(*statuses: int) -> Responses:
-    """The problem responses an operation documents; every operation may answer 503."""
+    """The problem responses an operation documents; every operation may answer 422, 431
+    (oversized headers or URL) and 503."""
     responses: Responses = {
-        status: problem_doc(_PROBLEMS[status]) for status in sorted({*statuses, 422, 503})
+        status: problem_doc(_PROBLEMS[status]) for status in sorted({*statuses, 422, 431, 503})
     }
     for status in (429, 503):
         if status in responses:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import re
+from datetime import datetime
+from typing import Annotated, Any
 
 import pycountry
-from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    TypeAdapter,
+    WithJsonSchema,
+)
 
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
@@ -30,7 +40,21 @@ def _check_http_url(value: str) -> str:
     return value
 
 
-WebUrl = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_check_http_url)]
+WebUrl = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    AfterValidator(_check_http_url),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "uri",
+            "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://",
+            "maxLength": 2000,
+            "description": "An absolute http or https URL.",
+            "examples": ["https://citynet-ap.org"],
+        }
+    ),
+]
 """An http(s) URL, kept exactly as given."""
 
 
@@ -60,3 +84,20 @@ WIKIDATA_PATTERN = r"^Q[1-9][0-9]*$"
 WikidataId = Annotated[
     str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=20), Field(examples=["Q8684"])
 ]
+
+# A calendar day, then optionally a time: what ISO 8601 / RFC 3339 timestamps look like.
+_TIMESTAMP_START = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+
+
+def _iso_timestamp_only(value: Any) -> Any:
+    # Pydantic would also read a number ("0.5") as seconds since 1970: refuse it, so the
+    # field means exactly what its documented format says.
+    if isinstance(value, str) and not _TIMESTAMP_START.match(value):
+        raise ValueError("must be an ISO 8601 date-time such as 2014-01-01T00:00:00Z")
+    return value
+
+
+Timestamp = Annotated[
+    datetime, BeforeValidator(_iso_timestamp_only), Field(examples=["2014-01-01T00:00:00Z"])
+]
+"""An ISO 8601 date-time (a bare date means its midnight); never a number of seconds."""

@@ -17,7 +17,11 @@ def _unique(categories: list[str]) -> list[str]:
     return categories
 
 
-Categories = Annotated[list[Slug], Field(min_length=1, max_length=20), AfterValidator(_unique)]
+Categories = Annotated[
+    list[Slug],
+    Field(min_length=1, max_length=20, json_schema_extra={"uniqueItems": True}),
+    AfterValidator(_unique),
+]
 
 CITYNET_EXAMPLE: dict[str, Any] = {
     "slug": "citynet",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, StrictBool
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import Name, RoleSlug, Slug
@@ -30,7 +30,7 @@ class RoleCreate(WriteSchema):
     slug: RoleSlug
     name: Name
     max_holders: MaxHolders | None = None
-    requires_membership: bool = True
+    requires_membership: StrictBool = True
     eligible_categories: EligibleCategories | None = None
 
 
@@ -43,7 +43,7 @@ class RoleUpdate(UpdateSchema):
 
     name: Name | None = None
     max_holders: MaxHolders | None = None
-    requires_membership: bool | None = None
+    requires_membership: StrictBool | None = None
     eligible_categories: EligibleCategories | None = None
 
 
