@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     )
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_statement_timeout_ms: int = Field(default=30_000, ge=0)
+    db_command_timeout: float = Field(
+        default=35.0,
+        gt=0,
+        description=(
+            "Seconds to wait for the server's answer to one statement before the request "
+            "fails with 503: the bound when the server stops answering (the statement "
+            "timeout is the server's own and needs a server that runs)."
+        ),
+    )
     max_concurrent_exports: int = Field(
         default=4,
         ge=1,

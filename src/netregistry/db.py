@@ -32,6 +32,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         connect_args={
             "timeout": settings.db_connect_timeout,
+            "command_timeout": settings.db_command_timeout,
             "server_settings": {
                 "application_name": "netregistry",
                 "statement_timeout": str(settings.db_statement_timeout_ms),

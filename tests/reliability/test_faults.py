@@ -32,9 +32,10 @@ from netregistry.embedded import EmbeddedPostgres
 # Settings of the service under test: how long a request may wait for the database.
 CONNECT_TIMEOUT = 2.0
 POOL_TIMEOUT = 2.0
-# The slowest answer allowed while the database is away: the two waits, and a margin
-# for a 2-core machine that also runs the load.
-FAIL_FAST_BOUND = CONNECT_TIMEOUT + POOL_TIMEOUT + 3.0
+COMMAND_TIMEOUT = 2.0
+# The slowest answer allowed while the database is away or frozen: the waits, and a
+# margin for a 2-core machine that also runs the load.
+FAIL_FAST_BOUND = CONNECT_TIMEOUT + POOL_TIMEOUT + COMMAND_TIMEOUT + 3.0
 RECOVERY_BOUND = 30.0
 WRITERS = 6
 READERS = 6
@@ -103,6 +104,7 @@ class Service:
             "NETREGISTRY_WRITE_RATE_LIMIT": "",
             "NETREGISTRY_DB_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
             "NETREGISTRY_DB_POOL_TIMEOUT": str(POOL_TIMEOUT),
+            "NETREGISTRY_DB_COMMAND_TIMEOUT": str(COMMAND_TIMEOUT),
             "NETREGISTRY_LOG_LEVEL": "WARNING",
         }
 
@@ -291,6 +293,54 @@ async def test_database_restart_under_load_fails_fast_and_recovers_without_resta
     # Every acknowledged write is stored.
     assert load.acknowledged() <= stored
     assert len(load.acknowledged()) > 10
+
+
+def _postgres_processes(postgres: EmbeddedPostgres) -> list[int]:
+    postmaster = int((postgres.pgdata / "postmaster.pid").read_text().split()[0])
+    children = subprocess.run(
+        ["pgrep", "-P", str(postmaster)], capture_output=True, check=False
+    ).stdout.split()
+    return [postmaster, *(int(pid) for pid in children)]
+
+
+async def test_a_frozen_database_is_503_within_the_command_timeout_not_a_hang(
+    postgres: EmbeddedPostgres, service: Service, database_url: str
+) -> None:
+    headers = {"Authorization": f"Bearer {service.admin_key()}"}
+    async with httpx.AsyncClient(base_url=service.url, timeout=60) as client:
+        await _network(client, headers)
+        load = Load(client, headers)
+        running = asyncio.create_task(load.run())
+        await asyncio.sleep(1)
+        # SIGSTOP: the server holds its connections open and answers nothing, the way
+        # a hung host or a partitioned network behaves.
+        frozen = _postgres_processes(postgres)
+        froze = time.monotonic()
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            await asyncio.sleep(2 * COMMAND_TIMEOUT + 2)
+            readiness_while_frozen = await client.get("/readyz")
+        finally:
+            thawed = time.monotonic()
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)
+        await service.wait_ready()
+        await asyncio.sleep(1)
+        load.stopping.set()
+        await running
+        stored = await _stored_city_ids(postgres, database_url)
+
+    during = [o for o in load.outcomes if froze < o.started and o.started + o.elapsed < thawed]
+    assert during, "no request ended while the database was frozen"
+    assert {o.status for o in during} == {503}
+    assert readiness_while_frozen.status_code == 503
+    slowest = max(o.elapsed for o in load.outcomes)
+    assert slowest < FAIL_FAST_BOUND, f"a request took {slowest:.1f} s"
+    assert {o.status for o in load.outcomes} <= {200, 201, 503}, service.log()
+    assert not [o for o in load.outcomes if o.error is not None]
+    assert service.alive()
+    assert load.acknowledged() <= stored
 
 
 async def test_a_postgres_crash_loses_no_acknowledged_write(
