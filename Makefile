@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest openapi lock package-check bench bench-exports clean
+.PHONY: install run test lint typecheck pytest fuzz openapi lock package-check bench bench-exports bench-load clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,11 +32,28 @@ typecheck: install
 pytest: install
 	$(BIN)/pytest
 
+# A longer contract-fuzzing campaign than CI's (tests/fuzz): FUZZ_EXAMPLES generated cases
+# per operation, twice as many linked-call scenarios, and a new seed each run (printed, so
+# a failure can be replayed with FUZZ_SEED=<seed>). Uses the embedded PostgreSQL unless
+# NETREGISTRY_TEST_DATABASE_URL names a server.
+FUZZ_EXAMPLES ?= 200
+ifndef FUZZ_SEED
+FUZZ_SEED := $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+endif
+
+fuzz: install
+	@echo "fuzz: $(FUZZ_EXAMPLES) examples per operation, seed $(FUZZ_SEED)"
+	NETREGISTRY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) NETREGISTRY_FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/pytest tests/fuzz -q
+
 bench: install
 	$(BIN)/python -m bench.queries
 
 bench-exports: install
 	$(BIN)/python -m bench.exports
+
+bench-load: install
+	$(BIN)/python -m bench.load
 
 openapi: install
 	$(BIN)/netregistry openapi --output openapi/openapi.json

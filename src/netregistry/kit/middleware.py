@@ -2,10 +2,12 @@
 
 1. CORS (Starlette's), so that even the last-resort 500 is readable by a browser.
 2. :class:`RequestContextMiddleware`: request id, security headers, metrics, the request
-   log line, and the last-resort 500 problem (the traceback goes to the log only).
+   log line, header fields over the limit refused (431), and the last-resort 500
+   problem (the traceback goes to the log only).
 3. :class:`HeadMiddleware`: HEAD answered as GET without the body.
 4. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
-   JSON (or, for a CSV import, not CSV) a 415, before any work.
+   JSON (or, for a CSV import, not CSV) a 415, JSON that is not UTF-8 a 422, before any
+   work.
 5. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
@@ -29,12 +31,14 @@ from netregistry.config import Settings
 from netregistry.db import UnitOfWork
 from netregistry.errors import (
     CommitFailed,
+    FieldError,
     HeadersTooLarge,
     IdempotencyKeyInUse,
     NetregistryError,
     PayloadTooLarge,
     ServiceUnavailable,
     UnsupportedMediaType,
+    ValidationFailed,
     problem_response,
     render,
 )
@@ -212,9 +216,26 @@ def _unsupported(path: str, content_type: str) -> UnsupportedMediaType | None:
     )
 
 
+def _require_utf8(body: bytes) -> None:
+    """JSON between systems is UTF-8 (RFC 8259 8.1); other bytes are malformed JSON."""
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValidationFailed(
+            "The request body is not valid JSON: it is not UTF-8.",
+            [
+                FieldError(
+                    location=["body", error.start],
+                    message=f"Invalid UTF-8 at byte {error.start}.",
+                    type="json_invalid",
+                )
+            ],
+        ) from None
+
+
 class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), and bodies
-    that are not JSON (not CSV on an import path) with 415."""
+    """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), bodies that
+    are not JSON (not CSV on an import path) with 415, and JSON that is not UTF-8 with 422."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -237,7 +258,9 @@ class BodyLimitMiddleware:
             content_type = Headers(scope=scope).get("content-type", "")
             if body and (refusal := _unsupported(scope["path"], content_type)):
                 raise refusal
-        except (PayloadTooLarge, UnsupportedMediaType) as error:
+            if body and _is_json(content_type):
+                _require_utf8(body)
+        except (PayloadTooLarge, UnsupportedMediaType, ValidationFailed) as error:
             response = render(error, instance=scope["path"], request_id=request_id_var.get())
             response.headers["Connection"] = "close"
             await response(scope, receive, send)
