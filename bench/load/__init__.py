@@ -1,0 +1,1 @@
+"""Load benchmark: a mixed read/write workload against a running netregistry server."""
