@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -17,7 +17,6 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.routing import Match
 
 from netregistry import __version__, migrations
@@ -35,11 +34,14 @@ from netregistry.errors import (
 from netregistry.exports.endpoints import router as exports_router
 from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
+from netregistry.kit.deps import single_valued_query
 from netregistry.kit.integrity import database_problem
 from netregistry.kit.logging import configure_logging
 from netregistry.kit.middleware import (
     BodyLimitMiddleware,
+    ErrorBoundaryMiddleware,
     HeadMiddleware,
+    ProblemCORSMiddleware,
     RequestContextMiddleware,
     TransactionMiddleware,
 )
@@ -150,6 +152,13 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
+    if error.status_code == 400:
+        # FastAPI's only 400: a JSON body its parser gave up on (nested too deep).
+        malformed = ValidationFailed(
+            "The request body is not valid JSON.",
+            [FieldError(location=["body"], message=str(error.detail), type="json_invalid")],
+        )
+        return render(malformed, instance=_instance(request), request_id=current_request_id())
     code, title = _HTTP_CODES.get(error.status_code, ("http-error", "HTTP error"))
     detail = {
         404: f"Nothing at {request.url.path}.",
@@ -223,19 +232,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(single_valued_query)],
         docs_url=None,  # served by system/docs.py, with a Content-Security-Policy
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         middleware=[
+            Middleware(RequestContextMiddleware, max_header_bytes=settings.max_header_bytes),
             Middleware(
-                CORSMiddleware,
+                ProblemCORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "HEAD", "OPTIONS"],
                 allow_headers=["If-None-Match", "Accept"],
                 expose_headers=["ETag", "Link", "X-Request-ID"],
                 max_age=3600,
             ),
-            Middleware(RequestContextMiddleware, max_header_bytes=settings.max_header_bytes),
+            Middleware(ErrorBoundaryMiddleware),
             Middleware(HeadMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TransactionMiddleware),

@@ -55,6 +55,25 @@ async def test_create_leaves_one_audit_row_with_actor_and_request_id(
     assert event["occurred_at"].endswith(("+00:00", "Z"))
 
 
+@pytest.mark.parametrize("body", [{}, {"name": "CITYNET"}], ids=["empty", "unchanged"])
+async def test_a_patch_that_changes_nothing_is_neither_audited_nor_in_the_feed(
+    client: httpx.AsyncClient,
+    admin_headers: dict[str, str],
+    db: Database,
+    body: dict[str, Any],
+) -> None:
+    await create_network(client, admin_headers, "citynet", name="CITYNET")
+    audited, published = await db.count("audit_events"), await db.count("changes")
+    before = (await client.get("/v1/networks/citynet")).json()
+
+    response = await client.patch("/v1/networks/citynet", json=body, headers=admin_headers)
+
+    assert response.status_code == 200
+    assert response.json() == before
+    assert await db.count("audit_events") == audited
+    assert await db.count("changes") == published
+
+
 async def test_patch_leaves_one_audit_row_with_before_and_after(
     client: httpx.AsyncClient, admin_headers: dict[str, str], staff_headers: dict[str, str]
 ) -> None:

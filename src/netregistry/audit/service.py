@@ -35,6 +35,10 @@ class AuditTrail:
         before: BaseModel | None = None,
         after: BaseModel | None = None,
     ) -> None:
+        """Record a change; an update that changed nothing is no change, and is neither
+        audited nor published on the change feed."""
+        if action == "update" and before is not None and before == after:
+            return
         await self.repository.add(
             AuditEvent(
                 actor_key_id=self.actor.key_id if self.actor else None,

@@ -12,6 +12,8 @@ from netregistry.kit.deps import SessionDep
 from netregistry.kit.http import problems, represent
 from netregistry.kit.pagination import MAX_LIMIT
 
+MAX_POSITION = 2**63 - 1  # positions are bigint
+
 router = APIRouter(prefix="/v1/changes", tags=["changes"], dependencies=[Depends(authorize_write)])
 
 
@@ -37,7 +39,7 @@ async def list_changes(
 ) -> Response:
     """Every committed write in commit order. Store `next_cursor` and poll with it: a change
     that commits later never appears before a cursor you already hold."""
-    if not after.isascii() or not after.isdigit():
+    if not after.isascii() or not after.isdigit() or int(after) > MAX_POSITION:
         raise InvalidCursor("`after` is a cursor from this feed: a non-negative integer.")
     rows = await ChangeRepository(session).after(int(after), limit)
     items = [

@@ -1,14 +1,16 @@
 """The ASGI middleware stack, outermost first:
 
-1. CORS (Starlette's), so that even the last-resort 500 is readable by a browser.
-2. :class:`RequestContextMiddleware`: request id, security headers, metrics, the request
-   log line, header fields over the limit refused (431), and the last-resort 500
-   problem (the traceback goes to the log only).
-3. :class:`HeadMiddleware`: HEAD answered as GET without the body.
-4. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
+1. :class:`RequestContextMiddleware`: request id, security headers, metrics and the
+   request log line for every response (CORS preflights too), and header fields over
+   the limit refused (431).
+2. :class:`ProblemCORSMiddleware`: Starlette's CORS, refusals as problem documents.
+3. :class:`ErrorBoundaryMiddleware`: the last-resort 500 problem (the traceback goes to
+   the log only), inside CORS so that a browser can read it.
+4. :class:`HeadMiddleware`: HEAD answered as GET without the body.
+5. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
    JSON (or, for a CSV import, not CSV) a 415, JSON that is not UTF-8 a 422, before any
    work.
-5. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
+6. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
 
@@ -25,11 +27,14 @@ from typing import Any
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.config import Settings
 from netregistry.db import UnitOfWork
 from netregistry.errors import (
+    BadRequest,
     CommitFailed,
     FieldError,
     HeadersTooLarge,
@@ -99,12 +104,10 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
-        response_started = False
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
+            nonlocal status
             if message["type"] == "http.response.start":
-                response_started = True
                 status = message["status"]
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-ID"] = request_id
@@ -123,18 +126,6 @@ class RequestContextMiddleware:
                 )
                 return
             await self.app(scope, receive, send_with_headers)
-        except Exception:
-            log.exception("unhandled exception", method=scope["method"], path=scope["path"])
-            if not response_started:
-                response = problem_response(
-                    500,
-                    "internal-error",
-                    "Internal server error",
-                    "An unexpected error occurred. Quote the request id when reporting it.",
-                    instance=scope["path"],
-                    request_id=request_id,
-                )
-                await response(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
@@ -149,6 +140,55 @@ class RequestContextMiddleware:
             )
             structlog.contextvars.unbind_contextvars("request_id")
             request_id_var.reset(token)
+
+
+class ProblemCORSMiddleware(CORSMiddleware):
+    """Starlette's CORS, with a refused preflight answered as a problem document."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        response = super().preflight_response(request_headers)
+        if response.status_code < 400:
+            return response
+        refused = BadRequest(f"{bytes(response.body).decode()}: this origin may only read.")
+        problem = render(refused, instance=None, request_id=request_id_var.get())
+        for name, value in response.headers.items():
+            if name.startswith("access-control-") or name == "vary":
+                problem.headers[name] = value
+        return problem
+
+
+class ErrorBoundaryMiddleware:
+    """The last resort: an exception nobody handled is logged with its traceback and
+    answered with a 500 problem that carries only the request id."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        response_started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            log.exception("unhandled exception", method=scope["method"], path=scope["path"])
+            if not response_started:
+                response = problem_response(
+                    500,
+                    "internal-error",
+                    "Internal server error",
+                    "An unexpected error occurred. Quote the request id when reporting it.",
+                    instance=scope["path"],
+                    request_id=request_id_var.get(),
+                )
+                await response(scope, receive, send)
 
 
 def _header_bytes(scope: Scope) -> int:
