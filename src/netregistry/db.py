@@ -8,9 +8,12 @@ middleware (``kit/middleware.py``), before the response leaves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
 
 from netregistry.config import Settings
 from netregistry.embedded import EmbeddedPostgres
+
+log = logging.getLogger(__name__)
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
@@ -94,10 +99,22 @@ class UnitOfWork:
             await self._session.commit()
 
     async def rollback(self) -> None:
+        """Roll back. A connection too far gone to roll back (the server went away or
+        stopped answering) is invalidated instead: the pool discards it."""
         if self._session is not None:
-            await self._session.rollback()
+            try:
+                await self._session.rollback()
+            except (SQLAlchemyError, OSError):
+                log.warning("rollback failed; dropping the connection", exc_info=True)
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await self._session.invalidate()
 
     async def close(self) -> None:
         if self._session is not None:
-            await self._session.close()
+            try:
+                await self._session.close()
+            except (SQLAlchemyError, OSError):
+                log.warning("closing the session failed; dropping the connection", exc_info=True)
+                with contextlib.suppress(SQLAlchemyError, OSError):
+                    await self._session.invalidate()
             self._session = None

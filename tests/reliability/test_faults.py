@@ -151,7 +151,7 @@ class Service:
 
     def log(self) -> str:
         path = self.data_dir / "service.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
+        return path.read_text(errors="replace")[-20_000:] if path.exists() else ""
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
@@ -56,6 +55,7 @@ log = structlog.get_logger("netregistry.http")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # JSON is not a page: it may load nothing and be framed by nobody. The docs pages
 # (system/docs.py) send their own policy.
@@ -359,7 +359,7 @@ class TransactionMiddleware:
                     ),
                     ttl=timedelta(hours=settings.idempotency_ttl_hours),
                 )
-            except SQLAlchemyError as error:
+            except (SQLAlchemyError, OSError) as error:
                 await uow.rollback()
                 await _claim_failed(error, scope, receive, send)
                 return
@@ -417,7 +417,7 @@ class TransactionMiddleware:
                         body=body,
                     )
                 await uow.commit()
-            except SQLAlchemyError as error:
+            except (SQLAlchemyError, OSError) as error:
                 await _commit_failed(error, scope, receive, send, uow)
                 return
         else:
@@ -439,7 +439,7 @@ async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
     await send({"type": "http.response.body", "body": stored.body, "more_body": False})
 
 
-async def _claim_failed(error: SQLAlchemyError, scope: Scope, receive: Receive, send: Send) -> None:
+async def _claim_failed(error: Exception, scope: Scope, receive: Receive, send: Send) -> None:
     sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
     problem = (
         IdempotencyKeyInUse()  # lock_timeout: the first request with this key still runs
@@ -453,14 +453,19 @@ async def _claim_failed(error: SQLAlchemyError, scope: Scope, receive: Receive, 
 
 
 async def _commit_failed(
-    error: SQLAlchemyError, scope: Scope, receive: Receive, send: Send, uow: UnitOfWork
+    error: Exception, scope: Scope, receive: Receive, send: Send, uow: UnitOfWork
 ) -> None:
     logging.getLogger("netregistry.db").error("commit failed", exc_info=error)
-    with contextlib.suppress(SQLAlchemyError):
-        await uow.rollback()
+    await uow.rollback()
     problem = database_problem(error) or CommitFailed(
         "The change could not be committed and was not saved. Retry the request."
     )
+    if isinstance(problem, ServiceUnavailable) and scope["method"] not in _SAFE_METHODS:
+        # The COMMIT may have reached the server before the connection failed.
+        problem = ServiceUnavailable(
+            "The database stopped answering during the commit: the change may or may not "
+            "have been saved. Read it back, or retry with the same Idempotency-Key."
+        )
     await render(problem, instance=scope["path"], request_id=request_id_var.get())(
         scope, receive, send
     )
