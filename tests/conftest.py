@@ -13,6 +13,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,21 +83,30 @@ async def template_database(server_url: URL) -> AsyncIterator[str]:
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture
-async def database_url(server_url: URL, template_database: str) -> AsyncIterator[str]:
+@asynccontextmanager
+async def fresh_database(server_url: URL, template_database: str) -> AsyncIterator[str]:
+    """The URL of a new copy of the migrated template, dropped afterwards."""
     name = f"nr_test_{uuid.uuid4().hex[:12]}"
     await _admin(
         server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY'
     )
-    yield server_url.set(database=name).render_as_string(hide_password=False)
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield server_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+async def database_url(server_url: URL, template_database: str) -> AsyncIterator[str]:
+    async with fresh_database(server_url, template_database) as url:
+        yield url
+
+
+def test_settings(database_url: str, data_dir: Path) -> Settings:
+    """The service's settings in tests."""
     return Settings(
         database_url=database_url,
-        data_dir=tmp_path,
+        data_dir=data_dir,
         secret_key="test-secret-key",  # type: ignore[arg-type]
         migrate_on_start=False,
         db_pool_size=30,
@@ -105,10 +115,25 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     )
 
 
+test_settings.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return test_settings(database_url, tmp_path)
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The application for ``settings``, its lifespan started."""
     application = create_app(settings)
     async with LifespanManager(application):
+        yield application
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    async with running(settings) as application:
         yield application
 
 
@@ -168,6 +193,27 @@ class Database:
 
     async def count(self, table: str) -> int:
         return int(await self.scalar(f"SELECT count(*) FROM {table}"))  # noqa: S608 (test tables)
+
+    async def contents(self) -> dict[str, str]:
+        """Every table of the public schema and all its rows as text, in a stable order:
+        two equal results mean nothing was written in between."""
+        async with self.app.state.engine.connect() as connection:
+            tables = await connection.scalars(
+                text(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
+                    "ORDER BY table_name"
+                )
+            )
+            return {
+                table: await connection.scalar(
+                    text(
+                        "SELECT coalesce(string_agg(t::text, chr(10) ORDER BY t::text), '') "  # noqa: S608
+                        f'FROM public."{table}" AS t'
+                    )
+                )
+                for table in tables.all()
+            }
 
 
 @pytest.fixture

@@ -38,11 +38,11 @@ from netregistry.kit.deps import single_valued_query
 from netregistry.kit.integrity import database_problem
 from netregistry.kit.logging import configure_logging
 from netregistry.kit.middleware import (
-    BodyLimitMiddleware,
     ErrorBoundaryMiddleware,
     HeadMiddleware,
     ProblemCORSMiddleware,
     RequestContextMiddleware,
+    RequestLimitsMiddleware,
     TransactionMiddleware,
 )
 from netregistry.kit.pagination import CursorCodec
@@ -93,6 +93,9 @@ _HTTP_CODES = {
     406: ("not-acceptable", "Not acceptable"),
     415: ("unsupported-media-type", "Unsupported media type"),
 }
+
+
+_UNPARSABLE_BODY = "There was an error parsing the body"
 
 
 @asynccontextmanager
@@ -152,8 +155,8 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
-    if error.status_code == 400:
-        # FastAPI's only 400: a JSON body its parser gave up on (nested too deep).
+    if error.status_code == 400 and error.detail == _UNPARSABLE_BODY:
+        # FastAPI's answer to a JSON body its parser gave up on (nested too deep).
         malformed = ValidationFailed(
             "The request body is not valid JSON.",
             [FieldError(location=["body"], message=str(error.detail), type="json_invalid")],
@@ -237,18 +240,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         middleware=[
-            Middleware(RequestContextMiddleware, max_header_bytes=settings.max_header_bytes),
+            Middleware(RequestContextMiddleware),
             Middleware(
                 ProblemCORSMiddleware,
                 allow_origins=settings.cors_origins,
                 allow_methods=["GET", "HEAD", "OPTIONS"],
                 allow_headers=["If-None-Match", "Accept"],
-                expose_headers=["ETag", "Link", "X-Request-ID"],
+                expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After"],
                 max_age=3600,
             ),
             Middleware(ErrorBoundaryMiddleware),
             Middleware(HeadMiddleware),
-            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                RequestLimitsMiddleware,
+                max_bytes=settings.max_body_bytes,
+                max_header_bytes=settings.max_header_bytes,
+            ),
             Middleware(TransactionMiddleware),
         ],
     )

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -74,6 +74,18 @@ class Settings(BaseSettings):
         default=None,
         description="Run migrations when the service starts. Unset: only on the embedded server.",
     )
+
+    @model_validator(mode="after")
+    def _command_outlasts_statement(self) -> Settings:
+        # The client must not give up before the server's own timeout: that would turn
+        # every legitimately slow statement into a 503.
+        statement = self.db_statement_timeout_ms / 1000
+        if statement and self.db_command_timeout <= statement:
+            raise ValueError(
+                f"db_command_timeout ({self.db_command_timeout} s) must exceed "
+                f"db_statement_timeout_ms ({statement:g} s)"
+            )
+        return self
 
     @field_validator("write_rate_limit")
     @classmethod

@@ -196,6 +196,24 @@ class ServiceUnavailable(NetregistryError):
         super().__init__(detail, headers={"Retry-After": str(retry_after)})
 
 
+class CommitOutcomeUnknown(ServiceUnavailable):
+    """The database stopped answering during the commit of a write, which may or may
+    not have been saved. Only a retry with the same ``Idempotency-Key`` is safe, so
+    ``Retry-After`` is sent only to a request that had one."""
+
+    code = "commit-outcome-unknown"
+    title = "Commit outcome unknown"
+
+    def __init__(self, *, retry_after: int | None) -> None:
+        NetregistryError.__init__(
+            self,
+            "The database stopped answering during the commit: the change may or may not "
+            "have been saved. Read it back before writing it again, or retry with the same "
+            "Idempotency-Key.",
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
+        )
+
+
 class CommitFailed(NetregistryError):
     """The database refused to commit a change that was otherwise complete."""
 

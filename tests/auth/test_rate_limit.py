@@ -9,6 +9,7 @@ import pytest
 
 from netregistry.config import Settings
 from tests.conftest import Database, Keys
+from tests.registry import builders
 
 
 @pytest.fixture
@@ -63,16 +64,27 @@ async def test_concurrent_writes_admit_exactly_the_rate(
     assert await db.count("members") == 3
 
 
-async def test_reads_and_refused_writes_are_not_counted(
-    client: httpx.AsyncClient, keys: Keys
+async def test_reads_are_not_counted(client: httpx.AsyncClient, keys: Keys) -> None:
+    headers = {"Authorization": f"Bearer {await keys.create('reader', admin=True)}"}
+    for _ in range(5):
+        assert (await client.get("/v1/audit", headers=headers)).status_code == 200
+
+    assert (
+        await client.post("/v1/cities", json=_city("Seoul"), headers=headers)
+    ).status_code == 201
+
+
+async def test_writes_refused_for_their_scope_are_not_counted(
+    client: httpx.AsyncClient, keys: Keys, admin_headers: dict[str, str]
 ) -> None:
-    token = await keys.create("reader", admin=True)
-    headers = {"Authorization": f"Bearer {token}"}
+    await builders.network(client, admin_headers, "citynet")
+    headers = {"Authorization": f"Bearer {await keys.create('citynet', networks=['citynet'])}"}
+    elsewhere = {"member_id": "00000000-0000-0000-0000-000000000000", "category": "full"}
     for _ in range(5):
-        assert (await client.get("/v1/cities", headers=headers)).status_code == 200
-    # Unauthenticated writes never reach the limiter: there is no key to count.
-    for _ in range(5):
-        assert (await client.post("/v1/cities", json=_city("X"))).status_code == 401
+        response = await client.post(
+            "/v1/networks/metropolis/memberships", json=elsewhere, headers=headers
+        )
+        assert response.status_code == 403
 
     assert (
         await client.post("/v1/cities", json=_city("Seoul"), headers=headers)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -22,9 +23,10 @@ from typing import Any, Literal
 import httpx
 import pytest
 import structlog.testing
-from sqlalchemy import text
+from fastapi import FastAPI
+from sqlalchemy.engine import URL
 
-from tests.conftest import Database, Keys
+from tests.conftest import Database, Keys, fresh_database, running, test_settings
 from tests.registry import builders
 
 OPENAPI = Path(__file__).parents[2] / "openapi" / "openapi.json"
@@ -342,7 +344,43 @@ async def _cursor(client: httpx.AsyncClient, path: str) -> str:
     return cursor
 
 
-@pytest.fixture
+# One registry for the whole module: every request of the table is refused, so none
+# changes it, and the check after each request would see it if one did.
+
+
+@pytest.fixture(scope="module")
+async def app(
+    server_url: URL, template_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[FastAPI]:
+    async with fresh_database(server_url, template_database) as url:
+        settings = test_settings(url, tmp_path_factory.mktemp("bad-input"))
+        async with running(settings) as application:
+            yield application
+
+
+@pytest.fixture(scope="module")
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def keys(app: FastAPI) -> Keys:
+    return Keys(app)
+
+
+@pytest.fixture(scope="module")
+def db(app: FastAPI) -> Database:
+    return Database(app)
+
+
+@pytest.fixture(scope="module")
+async def admin_headers(keys: Keys) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await keys.create('admin', admin=True)}"}
+
+
+@pytest.fixture(scope="module")
 async def registry(
     client: httpx.AsyncClient, admin_headers: dict[str, str], keys: Keys
 ) -> Registry:
@@ -380,38 +418,10 @@ async def registry(
     )
 
 
-async def snapshot(db: Database) -> dict[str, tuple[int, str | None]]:
-    """Every table of the public schema: its row count and a digest of its rows."""
-    async with db.app.state.engine.connect() as connection:
-        tables = (
-            await connection.scalars(
-                text(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
-                    "ORDER BY table_name"
-                )
-            )
-        ).all()
-        state: dict[str, tuple[int, str | None]] = {}
-        for table in tables:
-            row = (
-                await connection.execute(
-                    text(
-                        f"SELECT count(*), md5(string_agg(t::text, chr(10) ORDER BY t::text)) "  # noqa: S608
-                        f'FROM public."{table}" AS t'
-                    )
-                )
-            ).one()
-            state[table] = (row[0], row[1])
-        state["(audit max id)"] = (
-            await connection.scalar(text("SELECT coalesce(max(id), 0) FROM audit_events")),
-            None,
-        )
-        state["(change feed position)"] = (
-            await connection.scalar(text("SELECT coalesce(max(position), 0) FROM changes")),
-            None,
-        )
-    return state
+async def snapshot(db: Database) -> dict[str, str]:
+    """Every table of the public schema with all its rows, the audit log and the change
+    feed among them."""
+    return await db.contents()
 
 
 async def send(client: httpx.AsyncClient, registry: Registry, case: Case) -> httpx.Response:
@@ -536,3 +546,6 @@ async def test_a_membership_may_start_on_the_last_day_of_the_calendar(
     assert response.status_code == 201, response.text
     members = await builders.member_names(client, as_of="9999-12-31")
     assert "ICLEI" in members
+    # The module's registry is shared: leave it with the members it had.
+    deleted = await client.delete(f"{MEMBERSHIPS}/{response.json()['id']}", headers=admin_headers)
+    assert deleted.status_code == 204

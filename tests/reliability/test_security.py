@@ -39,26 +39,7 @@ def bearer(token: str) -> Headers:
 
 async def dump_database(db: Database) -> str:
     """Every row of every table of the public schema, as text."""
-    async with db.app.state.engine.connect() as connection:
-        tables = (
-            await connection.scalars(
-                text(
-                    "SELECT table_name FROM information_schema.tables "
-                    "WHERE table_schema = 'public' AND table_type = 'BASE TABLE' "
-                    "ORDER BY table_name"
-                )
-            )
-        ).all()
-        parts = []
-        for table in tables:
-            rows = await connection.scalar(
-                text(
-                    f"SELECT string_agg(t::text, chr(10) ORDER BY t::text) "  # noqa: S608
-                    f'FROM public."{table}" AS t'
-                )
-            )
-            parts.append(f"{table}: {rows or ''}")
-    return "\n".join(parts)
+    return "\n".join(f"{table}: {rows}" for table, rows in (await db.contents()).items())
 
 
 @pytest.fixture
@@ -411,6 +392,21 @@ async def test_a_failing_write_is_a_bare_500_and_logs_the_traceback_but_not_the_
     assert response.headers["x-request-id"] in written
     assert token.removeprefix("nr_") not in written
     assert await dump_database(db) == before
+
+
+async def test_a_500_is_readable_cross_origin(
+    client: httpx.AsyncClient, seeded: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def explode(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("secret internals of get")
+
+    monkeypatch.setattr(NetworkService, "get", explode)
+    with log_output():
+        response = await client.get(
+            "/v1/networks/citynet", headers={"Origin": "https://partner.example"}
+        )
+    _assert_bare_500(response)
+    assert response.headers["access-control-allow-origin"] == "*"
 
 
 async def test_a_database_fault_is_a_bare_500_without_the_sql(

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
@@ -49,7 +48,6 @@ Json = dict[str, Any]
 # request never waits out the pool timeout (a 503 that would measure the fixture, not
 # the rules). Each in-flight request is a concurrent transaction.
 IN_FLIGHT = 32
-RUNTIME_BUDGET_SECONDS = 40
 
 SEEDED = 12  # cities 0..11: full members of citynet since 2000; city 0 chairs from 2010
 FRESH = 8  # cities 12..19: members of nothing before the storm
@@ -706,7 +704,6 @@ async def build_storm(client: httpx.AsyncClient, storm: Storm, world: World) -> 
 async def test_a_storm_of_mixed_concurrent_writers_keeps_every_rule_and_records_every_write(
     app: FastAPI, client: httpx.AsyncClient, keys: Keys, db: Database
 ) -> None:
-    started = time.monotonic()
     tokens = {name: await keys.create(name, admin=True) for name in ("admin-a", "admin-b")}
     world = await seed(client, {"Authorization": f"Bearer {tokens['admin-a']}"})
     tokens["citynet-staff"] = await keys.create("citynet-staff", networks=["citynet"])
@@ -822,9 +819,6 @@ async def test_a_storm_of_mixed_concurrent_writers_keeps_every_rule_and_records_
         assert served[kind, resource_id][field_name] == winner.rid, name
     metro = [c for c in storm_changes if c["resource_id"] == "metro"]
     assert served["network", "metro"] == metro[-1]["data"]
-
-    elapsed = time.monotonic() - started
-    assert elapsed < RUNTIME_BUDGET_SECONDS, f"the storm took {elapsed:.1f} s"
 
 
 KINDS = ("network", "city", "organization", "membership", "role", "tenure")

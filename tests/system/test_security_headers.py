@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -54,6 +55,20 @@ async def test_docs_pages_admit_only_their_own_scripts(
         assert f"'sha256-{digest}'" in scripts
 
 
+@pytest.mark.parametrize("path", ["/docs", "/redoc"])
+async def test_docs_pages_name_each_asset_by_its_full_url_not_its_host(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    policy = _directives((await client.get(path)).headers["content-security-policy"])
+
+    for directive in ("script-src", "style-src"):
+        for source in policy[directive]:
+            if source.startswith("https:"):
+                assert urlsplit(source).path not in ("", "/"), source
+                assert "," not in source
+                assert "?" not in source
+
+
 async def test_swagger_ui_runs_one_inline_script_by_hash(client: httpx.AsyncClient) -> None:
     response = await client.get("/docs")
 
@@ -86,6 +101,21 @@ async def test_oversized_header_fields_are_431_before_any_work(
     assert response.json()["type"] == "urn:netregistry:problem:headers-too-large"
     assert "X-Request-ID" in response.headers
     assert (await client.get("/v1/cities")).json()["items"] == []
+
+
+async def test_a_431_is_readable_cross_origin(client: httpx.AsyncClient) -> None:
+    headers = {"Origin": "https://partner.example", "X-Padding": "a" * 20_000}
+
+    response = await client.get("/v1/networks", headers=headers)
+
+    assert response.status_code == 431
+    assert response.headers["access-control-allow-origin"] == "*"
+
+
+async def test_retry_after_is_readable_cross_origin(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/networks", headers={"Origin": "https://partner.example"})
+
+    assert "retry-after" in response.headers["access-control-expose-headers"].lower()
 
 
 async def test_many_small_headers_count_together(client: httpx.AsyncClient) -> None:

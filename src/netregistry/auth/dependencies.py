@@ -15,9 +15,8 @@ from netregistry.auth.principal import Principal
 from netregistry.auth.service import ApiKeyService
 from netregistry.errors import Forbidden, Unauthorized
 from netregistry.kit.deps import SessionDep, get_session
+from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.ratelimit import WriteRateLimiter
-
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 bearer = HTTPBearer(
     auto_error=False,

@@ -13,6 +13,7 @@ from netregistry.kit.etag import etag_of_bytes, none_match
 from netregistry.kit.pagination import Page
 
 JSON = "application/json"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 IfMatch = Annotated[
     str | None,
@@ -110,5 +111,5 @@ def problems(*statuses: int) -> Responses:
     }
     for status in (429, 503):
         if status in responses:
-            responses[status]["headers"] = _RETRY_AFTER
+            responses[status]["headers"] = dict(_RETRY_AFTER)
     return responses

@@ -1,15 +1,14 @@
 """The ASGI middleware stack, outermost first:
 
 1. :class:`RequestContextMiddleware`: request id, security headers, metrics and the
-   request log line for every response (CORS preflights too), and header fields over
-   the limit refused (431).
+   request log line for every response, CORS preflights included.
 2. :class:`ProblemCORSMiddleware`: Starlette's CORS, refusals as problem documents.
 3. :class:`ErrorBoundaryMiddleware`: the last-resort 500 problem (the traceback goes to
    the log only), inside CORS so that a browser can read it.
 4. :class:`HeadMiddleware`: HEAD answered as GET without the body.
-5. :class:`BodyLimitMiddleware`: a request body over the limit is a 413, one that is not
-   JSON (or, for a CSV import, not CSV) a 415, JSON that is not UTF-8 a 422, before any
-   work.
+5. :class:`RequestLimitsMiddleware`: header fields over the limit are a 431, a body over
+   the limit a 413, one that is not JSON (or, for a CSV import, not CSV) a 415, JSON
+   that is not UTF-8 a 422, before any work.
 6. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
@@ -35,6 +34,7 @@ from netregistry.db import UnitOfWork
 from netregistry.errors import (
     BadRequest,
     CommitFailed,
+    CommitOutcomeUnknown,
     FieldError,
     HeadersTooLarge,
     IdempotencyKeyInUse,
@@ -48,6 +48,7 @@ from netregistry.errors import (
 )
 from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
+from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.integrity import database_problem
 from netregistry.kit.metrics import observe_request
 
@@ -55,7 +56,6 @@ log = structlog.get_logger("netregistry.http")
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # JSON is not a page: it may load nothing and be framed by nobody. The docs pages
 # (system/docs.py) send their own policy.
@@ -87,12 +87,10 @@ class HeadMiddleware:
 
 
 class RequestContextMiddleware:
-    """Request id, security headers, metrics and logging around every request; header
-    fields over ``max_header_bytes`` in all are refused with 431 before any work."""
+    """Request id, security headers, metrics and logging around every request."""
 
-    def __init__(self, app: ASGIApp, max_header_bytes: int) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -117,14 +115,6 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if _header_bytes(scope) > self.max_header_bytes:
-                too_large = HeadersTooLarge(
-                    f"The request's header fields exceed {self.max_header_bytes} bytes."
-                )
-                await render(too_large, instance=None, request_id=request_id)(
-                    scope, receive, send_with_headers
-                )
-                return
             await self.app(scope, receive, send_with_headers)
         finally:
             elapsed = time.perf_counter() - started
@@ -149,7 +139,10 @@ class ProblemCORSMiddleware(CORSMiddleware):
         response = super().preflight_response(request_headers)
         if response.status_code < 400:
             return response
-        refused = BadRequest(f"{bytes(response.body).decode()}: this origin may only read.")
+        refused = BadRequest(
+            f"The CORS preflight was refused ({bytes(response.body).decode()}): "
+            "cross-origin requests may only read."
+        )
         problem = render(refused, instance=None, request_id=request_id_var.get())
         for name, value in response.headers.items():
             if name.startswith("access-control-") or name == "vary":
@@ -273,16 +266,29 @@ def _require_utf8(body: bytes) -> None:
         ) from None
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), bodies that
-    are not JSON (not CSV on an import path) with 415, and JSON that is not UTF-8 with 422."""
+class RequestLimitsMiddleware:
+    """Refuse a request target and header fields over ``max_header_bytes`` with 431, bodies
+    over ``max_bytes`` with 413 (by header or by counting), bodies that are not JSON (not
+    CSV on an import path) with 415, and JSON that is not UTF-8 with 422."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, max_header_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in _BODY_METHODS:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if _header_bytes(scope) > self.max_header_bytes:
+            too_large = HeadersTooLarge(
+                f"The request target and header fields exceed {self.max_header_bytes} bytes."
+            )
+            await render(too_large, instance=None, request_id=request_id_var.get())(
+                scope, receive, send
+            )
+            return
+        if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)
             return
         try:
@@ -460,12 +466,10 @@ async def _commit_failed(
     problem = database_problem(error) or CommitFailed(
         "The change could not be committed and was not saved. Retry the request."
     )
-    if isinstance(problem, ServiceUnavailable) and scope["method"] not in _SAFE_METHODS:
+    if isinstance(problem, ServiceUnavailable) and scope["method"] not in SAFE_METHODS:
         # The COMMIT may have reached the server before the connection failed.
-        problem = ServiceUnavailable(
-            "The database stopped answering during the commit: the change may or may not "
-            "have been saved. Read it back, or retry with the same Idempotency-Key."
-        )
+        idempotent = idempotency.HEADER in Headers(scope=scope)
+        problem = CommitOutcomeUnknown(retry_after=1 if idempotent else None)
     await render(problem, instance=scope["path"], request_id=request_id_var.get())(
         scope, receive, send
     )
