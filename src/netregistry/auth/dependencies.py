@@ -14,7 +14,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from netregistry.auth.principal import Principal
 from netregistry.auth.service import ApiKeyService
 from netregistry.errors import Forbidden, Unauthorized
-from netregistry.kit.deps import SessionDep, get_session
+from netregistry.kit.deps import SessionDep, session_of
 from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.ratelimit import WriteRateLimiter
 
@@ -34,7 +34,7 @@ async def authorize_write(request: Request, credentials: Credentials) -> Princip
     """
     if request.method in SAFE_METHODS:
         return None
-    session = get_session(request)
+    session = session_of(request)
     if credentials is None:
         raise Unauthorized(
             "This request changes data and needs an API key: Authorization: Bearer <key>."

@@ -54,7 +54,7 @@ def _member_router(
     """The CRUD routes of one kind of member (cities, organizations)."""
     router = APIRouter(prefix=path, tags=[tag], dependencies=[Depends(authorize_write)])
 
-    def service(session: SessionDep, actor: Actor) -> MemberService[Any]:
+    async def service(session: SessionDep, actor: Actor) -> MemberService[Any]:
         return make_service(session, actor)
 
     Service = Annotated[MemberService[Any], Depends(service)]

@@ -39,14 +39,14 @@ router = APIRouter(
 MembershipId = Annotated[uuid.UUID, Path(description="The membership's id.")]
 
 
-def membership_service(session: SessionDep, actor: Actor) -> MembershipService:
+async def membership_service(session: SessionDep, actor: Actor) -> MembershipService:
     return MembershipService(session, actor)
 
 
 Service = Annotated[MembershipService, Depends(membership_service)]
 
 
-def membership_importer(session: SessionDep, actor: Actor) -> MembershipImporter:
+async def membership_importer(session: SessionDep, actor: Actor) -> MembershipImporter:
     return MembershipImporter(session, actor)
 
 

@@ -28,7 +28,7 @@ SlugPath = Annotated[
 ]
 
 
-def network_service(session: SessionDep, actor: Actor) -> NetworkService:
+async def network_service(session: SessionDep, actor: Actor) -> NetworkService:
     return NetworkService(session, actor)
 
 

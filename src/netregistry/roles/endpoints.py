@@ -29,11 +29,11 @@ router = APIRouter(
 RolePath = Annotated[str, Path(max_length=63, description="The role's slug.", examples=["chair"])]
 
 
-def role_service(session: SessionDep, actor: Actor) -> RoleService:
+async def role_service(session: SessionDep, actor: Actor) -> RoleService:
     return RoleService(session, actor)
 
 
-def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
+async def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
     return TenureService(session, actor)
 
 

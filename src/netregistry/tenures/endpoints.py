@@ -28,7 +28,7 @@ router = APIRouter(
 TenureId = Annotated[uuid.UUID, Path(description="The tenure's id.")]
 
 
-def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
+async def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
     return TenureService(session, actor)
 
 
