@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,7 @@ from netregistry.app import create_app
 from netregistry.auth.service import ApiKeyService
 from netregistry.config import Settings
 from netregistry.db import create_sessionmaker
-from tests.conftest import _admin
+from tests.conftest import fresh_database
 
 CONTRACT = Path(__file__).parents[2] / "openapi" / "openapi.json"
 
@@ -53,10 +52,8 @@ SCENARIO_STEPS = 8
 @pytest.fixture(scope="module")
 async def fuzz_database_url(server_url: URL, template_database: str) -> AsyncIterator[str]:
     """A migrated database for the whole module: generated writes pile up in it."""
-    name = f"nr_fuzz_{uuid.uuid4().hex[:12]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"')
-    yield server_url.set(database=name).render_as_string(hide_password=False)
-    await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    async with fresh_database(server_url, template_database) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
