@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -99,22 +99,21 @@ class UnitOfWork:
             await self._session.commit()
 
     async def rollback(self) -> None:
-        """Roll back. A connection too far gone to roll back (the server went away or
-        stopped answering) is invalidated instead: the pool discards it."""
         if self._session is not None:
-            try:
-                await self._session.rollback()
-            except (SQLAlchemyError, OSError):
-                log.warning("rollback failed; dropping the connection", exc_info=True)
-                with contextlib.suppress(SQLAlchemyError, OSError):
-                    await self._session.invalidate()
+            await self._or_drop_connection(self._session.rollback)
 
     async def close(self) -> None:
         if self._session is not None:
-            try:
-                await self._session.close()
-            except (SQLAlchemyError, OSError):
-                log.warning("closing the session failed; dropping the connection", exc_info=True)
-                with contextlib.suppress(SQLAlchemyError, OSError):
-                    await self._session.invalidate()
+            await self._or_drop_connection(self._session.close)
             self._session = None
+
+    async def _or_drop_connection(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run ``step`` (rollback, close). A connection too far gone for it (the server
+        went away or stopped answering) is invalidated instead: the pool discards it."""
+        assert self._session is not None
+        try:
+            await step()
+        except (SQLAlchemyError, OSError):
+            log.warning("%s failed; dropping the connection", step.__name__, exc_info=True)
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await self._session.invalidate()
