@@ -6,10 +6,12 @@ for writes without anyone remembering to protect it.
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.principal import Principal
 from netregistry.auth.service import ApiKeyService
@@ -71,3 +73,15 @@ async def require_admin(principal: Annotated[Principal, Depends(require_principa
 
 Actor = Annotated[Principal | None, Depends(authorize_write)]
 Admin = Annotated[Principal, Depends(require_admin)]
+
+ServiceT = TypeVar("ServiceT")
+
+
+def service_for(factory: Callable[[AsyncSession, Principal | None], ServiceT]) -> Any:
+    """The dependency ``factory(session, actor)``: a domain service working in the
+    request's transaction on behalf of its caller."""
+
+    async def provide(session: SessionDep, actor: Actor) -> ServiceT:
+        return factory(session, actor)
+
+    return Depends(provide)

@@ -151,11 +151,8 @@ _MEMBER_SUMMARY = [
     ExportField("member_country_code", "m.country_code", "string", "The member's country."),
 ]
 
-MEMBERSHIP = [
-    ExportField("id", "ms.id::text", "string", "The membership's id.", False),
-    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
-    *_MEMBER_SUMMARY,
-    ExportField("category", "ms.category", "string", "Membership category.", False),
+# A membership or a tenure (both exported under the alias ms): its period, its source.
+_PERIOD = [
     ExportField(
         "start_date", "ms.start_date", "string", f"First day. {HISTORICAL}", True, DATE_PATTERN
     ),
@@ -167,8 +164,19 @@ MEMBERSHIP = [
         True,
         DATE_PATTERN,
     ),
+]
+_SOURCED = [
     ExportField("source_url", "ms.source_url", "string", "Where the fact comes from."),
     ExportField("note", "ms.note", "string", "Notes on the source."),
+]
+
+MEMBERSHIP = [
+    ExportField("id", "ms.id::text", "string", "The membership's id.", False),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
+    *_MEMBER_SUMMARY,
+    ExportField("category", "ms.category", "string", "Membership category.", False),
+    *_PERIOD,
+    *_SOURCED,
     *_timestamps("ms"),
 ]
 
@@ -194,20 +202,9 @@ TENURE = [
     ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
     ExportField("role", "r.slug", "string", "The role's slug.", False, ROLE_SLUG),
     *_MEMBER_SUMMARY,
-    ExportField(
-        "start_date", "ms.start_date", "string", f"First day. {HISTORICAL}", True, DATE_PATTERN
-    ),
-    ExportField(
-        "end_date",
-        "ms.end_date",
-        "string",
-        f"Day it stopped (exclusive). {HISTORICAL}",
-        True,
-        DATE_PATTERN,
-    ),
+    *_PERIOD,
     ExportField("representative", "ms.representative", "string", "Who acted, e.g. the mayor."),
-    ExportField("source_url", "ms.source_url", "string", "Where the fact comes from."),
-    ExportField("note", "ms.note", "string", "Notes on the source."),
+    *_SOURCED,
     *_timestamps("ms"),
 ]
 

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.auth.dependencies import Actor, Admin, authorize_write
+from netregistry.auth.dependencies import Actor, Admin, authorize_write, service_for
 from netregistry.auth.principal import Principal
 from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
 from netregistry.kit.http import (
@@ -54,10 +54,7 @@ def _member_router(
     """The CRUD routes of one kind of member (cities, organizations)."""
     router = APIRouter(prefix=path, tags=[tag], dependencies=[Depends(authorize_write)])
 
-    async def service(session: SessionDep, actor: Actor) -> MemberService[Any]:
-        return make_service(session, actor)
-
-    Service = Annotated[MemberService[Any], Depends(service)]
+    Service = Annotated[MemberService[Any], service_for(make_service)]
 
     @router.get(
         "",

@@ -5,9 +5,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from netregistry.auth.dependencies import Actor, authorize_write
+from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.errors import UnsupportedMediaType
-from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.kit.deps import AsOfDep, PageDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -39,18 +39,8 @@ router = APIRouter(
 MembershipId = Annotated[uuid.UUID, Path(description="The membership's id.")]
 
 
-async def membership_service(session: SessionDep, actor: Actor) -> MembershipService:
-    return MembershipService(session, actor)
-
-
-Service = Annotated[MembershipService, Depends(membership_service)]
-
-
-async def membership_importer(session: SessionDep, actor: Actor) -> MembershipImporter:
-    return MembershipImporter(session, actor)
-
-
-Importer = Annotated[MembershipImporter, Depends(membership_importer)]
+Service = Annotated[MembershipService, service_for(MembershipService)]
+Importer = Annotated[MembershipImporter, service_for(MembershipImporter)]
 
 CSV_EXAMPLE = (
     "name,country_code,category,start_date,wikidata\r\n"

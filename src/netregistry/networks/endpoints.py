@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from netregistry.auth.dependencies import Actor, Admin, authorize_write
-from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.auth.dependencies import Admin, authorize_write, service_for
+from netregistry.kit.deps import AsOfDep, PageDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -28,11 +28,7 @@ SlugPath = Annotated[
 ]
 
 
-async def network_service(session: SessionDep, actor: Actor) -> NetworkService:
-    return NetworkService(session, actor)
-
-
-Service = Annotated[NetworkService, Depends(network_service)]
+Service = Annotated[NetworkService, service_for(NetworkService)]
 
 
 @router.get(

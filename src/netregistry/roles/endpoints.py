@@ -4,8 +4,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
-from netregistry.auth.dependencies import Actor, authorize_write
-from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.auth.dependencies import authorize_write, service_for
+from netregistry.kit.deps import AsOfDep, PageDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -29,16 +29,8 @@ router = APIRouter(
 RolePath = Annotated[str, Path(max_length=63, description="The role's slug.", examples=["chair"])]
 
 
-async def role_service(session: SessionDep, actor: Actor) -> RoleService:
-    return RoleService(session, actor)
-
-
-async def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
-    return TenureService(session, actor)
-
-
-Service = Annotated[RoleService, Depends(role_service)]
-Tenures = Annotated[TenureService, Depends(tenure_service)]
+Service = Annotated[RoleService, service_for(RoleService)]
+Tenures = Annotated[TenureService, service_for(TenureService)]
 
 
 @router.get(

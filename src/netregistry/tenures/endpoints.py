@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
-from netregistry.auth.dependencies import Actor, authorize_write
-from netregistry.kit.deps import PageDep, SessionDep
+from netregistry.auth.dependencies import authorize_write, service_for
+from netregistry.kit.deps import PageDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -28,11 +28,7 @@ router = APIRouter(
 TenureId = Annotated[uuid.UUID, Path(description="The tenure's id.")]
 
 
-async def tenure_service(session: SessionDep, actor: Actor) -> TenureService:
-    return TenureService(session, actor)
-
-
-Service = Annotated[TenureService, Depends(tenure_service)]
+Service = Annotated[TenureService, service_for(TenureService)]
 
 
 @router.get(
