@@ -158,6 +158,19 @@ class ValidationFailed(NetregistryError):
         return {"errors": [error.model_dump() for error in self.errors]}
 
 
+def invalid(field: str, message: str) -> ValidationFailed:
+    """One invalid field of the request body."""
+    return ValidationFailed(
+        f"{field}: {message}",
+        [FieldError(location=["body", field], message=message, type="value_error")],
+    )
+
+
+def unknown_member(member_id: object) -> ValidationFailed:
+    """A body naming a member (``member_id``) that does not exist."""
+    return invalid("member_id", f"no city or organization with id {member_id}")
+
+
 class IdempotencyKeyReused(ValidationFailed):
     """An ``Idempotency-Key`` was sent again with a different request."""
 

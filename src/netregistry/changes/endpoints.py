@@ -10,7 +10,7 @@ from netregistry.changes.schemas import ChangePage, ChangeRead
 from netregistry.errors import InvalidCursor
 from netregistry.kit.deps import SessionDep
 from netregistry.kit.http import problems, represent
-from netregistry.kit.pagination import MAX_LIMIT
+from netregistry.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 MAX_POSITION = 2**63 - 1  # positions are bigint
 
@@ -35,7 +35,9 @@ async def list_changes(
             examples=["0"],
         ),
     ] = "0",
-    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Changes per page.")] = 100,
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_LIMIT, description="Changes per page.")
+    ] = DEFAULT_LIMIT,
 ) -> Response:
     """Every committed write in commit order. Store `next_cursor` and poll with it: a change
     that commits later never appears before a cursor you already hold."""

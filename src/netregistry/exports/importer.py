@@ -167,7 +167,7 @@ def _check(record: Record) -> None:
             raise ImportRefused(f"{record.where}: {spec.name} must be one of {spec.enum}.")
 
 
-_INSERTS: dict[RecordType, str] = {
+_INSERT_SQL: dict[RecordType, str] = {
     "network": """
         INSERT INTO networks (id, slug, name, acronym, official_name, founded_on, scope,
             website, description, membership_criteria, membership_categories,
@@ -209,6 +209,7 @@ _INSERTS: dict[RecordType, str] = {
         FROM networks n JOIN roles r ON r.network_id = n.id AND r.slug = :role
         WHERE n.slug = :network""",
 }
+_INSERTS = {record_type: text(sql) for record_type, sql in _INSERT_SQL.items()}
 
 _AUDIT = text(
     """
@@ -275,7 +276,7 @@ async def import_records(session: AsyncSession, records: Sequence[Record]) -> Im
 async def _insert(session: AsyncSession, record: Record) -> None:
     try:
         async with session.begin_nested():
-            result = await session.execute(text(_INSERTS[record.type]), _parameters(record))
+            result = await session.execute(_INSERTS[record.type], _parameters(record))
     except DBAPIError as error:
         reason = str(error.orig).split("\n", 1)[0] if error.orig else type(error).__name__
         raise ImportRefused(f"{record.where}: {reason}.") from error

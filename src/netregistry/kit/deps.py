@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,15 +69,18 @@ def parse_day(value: str, name: str = "as_of") -> date:
         ) from error
 
 
+def _day_query(description: str) -> Any:
+    return Query(
+        pattern=DAY_PATTERN,
+        json_schema_extra={"format": "date"},
+        description=description,
+        examples=["2014-01-01"],
+    )
+
+
 async def as_of_date(
     as_of: Annotated[
-        str | None,
-        Query(
-            pattern=DAY_PATTERN,
-            json_schema_extra={"format": "date"},
-            description="The day to answer for (YYYY-MM-DD). Default: today (UTC).",
-            examples=["2014-01-01"],
-        ),
+        str | None, _day_query("The day to answer for (YYYY-MM-DD). Default: today (UTC).")
     ] = None,
 ) -> date:
     return parse_day(as_of) if as_of is not None else datetime.now(UTC).date()
@@ -86,12 +89,7 @@ async def as_of_date(
 async def optional_as_of(
     as_of: Annotated[
         str | None,
-        Query(
-            pattern=DAY_PATTERN,
-            json_schema_extra={"format": "date"},
-            description="The state on this day (YYYY-MM-DD); omitted: the full history.",
-            examples=["2014-01-01"],
-        ),
+        _day_query("The state on this day (YYYY-MM-DD); omitted: the full history."),
     ] = None,
 ) -> date | None:
     return parse_day(as_of) if as_of is not None else None

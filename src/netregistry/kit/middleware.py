@@ -349,7 +349,11 @@ class TransactionMiddleware:
     ) -> None:
         headers = Headers(scope=scope)
         idempotency_key = headers.get(idempotency.HEADER) if scope["method"] == "POST" else None
-        owner = idempotency.owner_of(headers.get("authorization"))
+        owner = (
+            idempotency.owner_of(headers.get("authorization"))
+            if idempotency_key is not None
+            else ""
+        )
         if idempotency_key is not None:
             try:
                 idempotency.validate_key(idempotency_key)

@@ -12,7 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, FieldError, NotFound, ValidationFailed
+from netregistry.errors import (
+    Conflict,
+    NotFound,
+    ValidationFailed,
+    invalid,
+    unknown_member,
+)
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, validate_period
 from netregistry.kit.etag import require_match
@@ -30,13 +36,6 @@ from netregistry.networks.service import NetworkService
 from netregistry.tenures import rules
 
 RESOURCE = "membership"
-
-
-def invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{field}: {message}",
-        [FieldError(location=["body", field], message=message, type="value_error")],
-    )
 
 
 def overlap_conflict(existing: Membership) -> Conflict:
@@ -90,7 +89,7 @@ class MembershipService:
         _check_category(network, data.category)
         member = await self.members.get(data.member_id)
         if member is None:
-            raise invalid("member_id", f"no city or organization with id {data.member_id}")
+            raise unknown_member(data.member_id)
         await rules.lock_members(self.session, network.id, [member.id])
         await self._check_no_overlap(network, member.id, data.start_date, data.end_date, None)
         membership = Membership(network_id=network.id, **data.values())
@@ -195,7 +194,7 @@ class MembershipService:
             return overlap_conflict(existing) if existing else Conflict("Memberships overlap.")
 
         def gone() -> ValidationFailed:  # the member was deleted by a concurrent request
-            return invalid("member_id", f"no city or organization with id {member_id}")
+            return unknown_member(member_id)
 
         async with integrity.guard(
             self.session,

@@ -16,8 +16,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from netregistry.models.base import Base, Timestamps, UUIDPrimaryKey
 
-MEMBER_KINDS = ("city", "organization")
-
 
 class Member(UUIDPrimaryKey, Timestamps, Base):
     """A member of networks: a city (local government) or an organization.

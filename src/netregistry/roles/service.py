@@ -8,11 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, NotFound
+from netregistry.errors import Conflict, NotFound, invalid
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import PageRequest
-from netregistry.memberships.service import invalid
 from netregistry.models import Network, Role
 from netregistry.networks.service import NetworkService
 from netregistry.roles.repository import RoleRepository

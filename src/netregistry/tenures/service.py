@@ -11,13 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, NotFound, ValidationFailed
+from netregistry.errors import Conflict, NotFound, ValidationFailed, invalid, unknown_member
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, validate_period
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import PageRequest
 from netregistry.members.repository import MemberRepository
-from netregistry.memberships.service import invalid
 from netregistry.models import Network, Role, Tenure
 from netregistry.networks.service import NetworkService
 from netregistry.roles.service import RoleService
@@ -87,7 +86,7 @@ class TenureService:
         if role is None:
             raise invalid("role", f"{slug} has no role {data.role!r}")
         if await self.members.get(data.member_id) is None:
-            raise invalid("member_id", f"no city or organization with id {data.member_id}")
+            raise unknown_member(data.member_id)
         await rules.lock_members(self.session, network.id, [data.member_id])
         values = data.values()
         del values["role"]
@@ -140,7 +139,7 @@ class TenureService:
                 "tenures instead."
             )
         if await self.members.get(data.member_id) is None:
-            raise invalid("member_id", f"no city or organization with id {data.member_id}")
+            raise unknown_member(data.member_id)
         current = next(iter(await self.repository.holding_on(role.id, data.date)), None)
         if current is None and (later := await self.repository.first_from(role.id, data.date)):
             raise Conflict(
@@ -227,7 +226,7 @@ class TenureService:
             )
 
         def gone() -> ValidationFailed:  # the member was deleted by a concurrent request
-            return invalid("member_id", f"no city or organization with id {member_id}")
+            return unknown_member(member_id)
 
         async with integrity.guard(
             self.session,
