@@ -195,7 +195,7 @@ async def build_registry(client: httpx.AsyncClient, headers: Headers) -> dict[st
         representative="Park Won-soon, Mayor of Seoul",
         source_url=source,
     )
-    assert handover.status_code in (200, 201), handover.text
+    assert handover.status_code == 201, handover.text
     await _tenure(client, headers, "citynet", "executive", ids["Lyon"], "2010", "2016")
     await _tenure(client, headers, "citynet", "executive", ids["Colombo"], "2012-03")
     await _tenure(client, headers, "citynet", "executive", ids["Seoul"], "2013", note="Named.")

@@ -109,9 +109,14 @@ async def test_limit_out_of_range_is_422(client: httpx.AsyncClient) -> None:
         assert response.json()["errors"][0]["location"] == ["query", "limit"]
 
 
-async def test_limit_of_1000_is_accepted(client: httpx.AsyncClient) -> None:
+async def test_limit_of_1000_is_accepted(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await _create_networks(client, admin_headers, 101)  # more than the default page
     response = await client.get("/v1/networks", params={"limit": 1000})
     assert response.status_code == 200
+    assert len(response.json()["items"]) == 101
+    assert response.json()["next_cursor"] is None
 
 
 def _tampered(cursor: str, position: int) -> str:

@@ -87,7 +87,9 @@ async def test_metrics_count_requests_by_route_template(client: httpx.AsyncClien
 
 
 async def test_metrics_label_unknown_paths_as_unmatched(client: httpx.AsyncClient) -> None:
+    labels = {"method": "GET", "route": "unmatched", "status": "404"}
+    before = _requests_total((await client.get("/metrics")).text, **labels)
     await client.get("/v1/scan-me-8c1f")
     response = await client.get("/metrics")
-    assert _requests_total(response.text, method="GET", route="unmatched", status="404") >= 1
+    assert _requests_total(response.text, **labels) == before + 1
     assert "scan-me-8c1f" not in response.text

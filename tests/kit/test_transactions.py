@@ -75,7 +75,11 @@ async def test_an_exception_after_the_flush_rolls_back_the_write(
     db: Database,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    async def fail_to_audit(*args: object, **kwargs: object) -> None:
+    flushed: list[int] = []
+
+    async def fail_to_audit(self: AuditTrail, *args: object, **kwargs: object) -> None:
+        session = self.repository.session
+        flushed.append(await session.scalar(text("SELECT count(*) FROM networks")))
         raise RuntimeError("audit store exploded")
 
     # The network row is flushed before the audit record is written.
@@ -86,4 +90,6 @@ async def test_an_exception_after_the_flush_rolls_back_the_write(
         )
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"
+    assert flushed == [1], "the write was in the transaction when it failed"
     assert await db.count("networks") == 0
+    assert await db.count("audit_events") == 0

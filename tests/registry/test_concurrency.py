@@ -202,6 +202,13 @@ async def test_concurrent_tenures_and_membership_ends_across_members_keep_every_
     responses = await asyncio.gather(*calls)
     counted = statuses(responses)
     assert set(counted) <= {200, 201, 409}, [r.text for r in responses if r.status_code >= 500]
+    # Each city's tenure and membership end exclude each other: exactly one of them wins
+    # (the tenure only if a seat was free).
+    assert counted[200] + counted[201] == len(cities)
+    tenures = await db.scalar(
+        "SELECT count(*) FROM tenures t JOIN roles r ON r.id = t.role_id WHERE r.slug = 'auditor'"
+    )
+    assert counted[201] == tenures <= 2
 
     assert await db.scalar(TENURES_OUTSIDE_MEMBERSHIP) == 0
     assert await db.scalar(BUSIEST_DAY, role="auditor") <= 2

@@ -138,9 +138,14 @@ async def test_handover_before_the_current_tenure_started_is_refused_and_changes
 ) -> None:
     _, seoul, _ = await chaired_citynet(client, admin_headers)
     before = await db.count("audit_events")
-    for day in ("2010-06-01", "2011-01-01"):
+    reasons = {
+        "2010-06-01": "No one certainly holds chair",  # before the tenure: two holders
+        "2011-01-01": "would end on or before it starts",  # its first day: an empty tenure
+    }
+    for day, reason in reasons.items():
         response = await builders.handover(client, admin_headers, seoul["id"], day)
-        assert response.status_code in (409, 422), (day, response.text)
+        assert response.status_code == 409, (day, response.text)
+        assert reason in response.json()["detail"]
     assert await chair_tenures(client) == [("Yokohama", "2011-01-01", None)]
     assert await db.count("audit_events") == before
 

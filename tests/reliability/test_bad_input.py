@@ -509,7 +509,12 @@ async def test_sql_looking_search_finds_nothing_and_changes_nothing(
     assert await db.count("members") == 3
 
 
-EDGE_DAYS = ["0001-01-01", "9999-12-31"]
+# On each end of the calendar: the members of citynet and its chair (the memberships and
+# the tenure of the module's registry are open-ended).
+EDGE_DAYS = {
+    "0001-01-01": ([], []),
+    "9999-12-31": (["Seoul", "Yokohama"], ["Seoul"]),
+}
 
 
 @pytest.mark.parametrize("day", EDGE_DAYS)
@@ -528,6 +533,9 @@ async def test_the_first_and_last_day_of_the_calendar_are_answered(
         separator = "&" if "?" in path else "?"
         response = await client.get(f"{path}{separator}as_of={day}")
         assert response.status_code == 200, (path, response.text[:500])
+    members, chairs = EDGE_DAYS[day]
+    assert sorted(await builders.member_names(client, as_of=day)) == members
+    assert await builders.holder_names(client, day) == chairs
 
 
 async def test_a_membership_may_start_on_the_last_day_of_the_calendar(
