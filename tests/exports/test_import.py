@@ -27,7 +27,7 @@ from netregistry.app import create_app
 from netregistry.config import Settings, get_settings
 from netregistry.errors import Conflict
 from netregistry.exports.importer import ImportRefused, ImportReport, import_records, read_records
-from tests.conftest import _admin
+from tests.conftest import Keys, fresh_database
 from tests.exports.test_exports import build_registry
 from tests.registry import builders
 
@@ -45,20 +45,12 @@ async def new_database(
     server_url: URL, template_database: str
 ) -> AsyncIterator[Callable[[], Awaitable[str]]]:
     """Makes freshly migrated, empty databases (as the ``database_url`` fixture does)."""
-    names: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
 
-    async def make() -> str:
-        name = f"nr_test_{uuid.uuid4().hex[:12]}"
-        await _admin(
-            server_url,
-            f'CREATE DATABASE "{name}" TEMPLATE "{template_database}" STRATEGY FILE_COPY',
-        )
-        names.append(name)
-        return server_url.set(database=name).render_as_string(hide_password=False)
+        async def make() -> str:
+            return await stack.enter_async_context(fresh_database(server_url, template_database))
 
-    yield make
-    for name in names:
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield make
 
 
 @pytest.fixture
@@ -214,11 +206,7 @@ async def test_an_import_into_a_registry_that_is_not_empty_is_refused_and_writes
 
 
 async def _admin_key(app: FastAPI) -> Headers:
-    from netregistry.auth.service import ApiKeyService
-
-    async with app.state.sessionmaker.begin() as session:
-        issued = await ApiKeyService(session).create("admin", admin=True, networks=[])
-    return {"Authorization": f"Bearer {issued.token}"}
+    return {"Authorization": f"Bearer {await Keys(app).create('admin', admin=True)}"}
 
 
 # --- broken files -------------------------------------------------------------------------

