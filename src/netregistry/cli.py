@@ -9,7 +9,7 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
@@ -21,6 +21,7 @@ from netregistry.db import create_sessionmaker, open_database
 from netregistry.embedded import EmbeddedPostgres
 from netregistry.errors import NetregistryError
 from netregistry.kit.logging import configure_logging
+from netregistry.kit.server import uvicorn_options
 
 app = typer.Typer(
     help="netregistry: the membership registry of city networks.",
@@ -78,12 +79,7 @@ def serve(
         settings.resolve_secret_key()  # created once here, before workers start
         asyncio.run(_prepare(settings, migrate=embedded is not None, demo=demo))
         typer.echo(f"netregistry on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
-        server_options: dict[str, Any] = {
-            "log_config": None,
-            "http": "h11",
-            # The connection's own bound on the request head; the app answers 431 below it.
-            "h11_max_incomplete_event_size": settings.max_header_bytes + 8192,
-        }
+        server_options = uvicorn_options(settings)
         if workers == 1:
             from netregistry.app import create_app
 

@@ -70,6 +70,37 @@ class Settings(BaseSettings):
         ge=1,
         description="Exports streaming at once per process (each holds a connection).",
     )
+    max_concurrent_imports: int = Field(
+        default=2,
+        ge=1,
+        description="CSV member-list imports running at once per process; more wait, then 503.",
+    )
+    changes_page_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=64 * 1024,
+        description="A change-feed page stops early once its entries reach this many bytes.",
+    )
+    request_head_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request line and headers; then closed.",
+    )
+    request_body_min_rate: int = Field(
+        default=1024,
+        ge=1,
+        description="Bytes per second a request body must average (after the head timeout); "
+        "a slower body is cut with 408.",
+    )
+    max_connections: int = Field(
+        default=1000,
+        ge=1,
+        description="Open connections per process; beyond it new ones are refused at once.",
+    )
+    keep_alive_timeout: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds an idle keep-alive connection stays open.",
+    )
     migrate_on_start: bool | None = Field(
         default=None,
         description="Run migrations when the service starts. Unset: only on the embedded server.",
