@@ -260,7 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
-    app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit)
+    app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit, settings.redis_url)
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)

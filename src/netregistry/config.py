@@ -23,7 +23,7 @@ _TOOLING_VARIABLES = frozenset(
     {"NETREGISTRY_TEST_DATABASE_URL", "NETREGISTRY_FUZZ_EXAMPLES", "NETREGISTRY_FUZZ_SEED"}
 )
 # Values never repeated in an error message: they may hold a password.
-_SECRET_FIELDS = frozenset({"database_url", "secret_key"})
+_SECRET_FIELDS = frozenset({"database_url", "secret_key", "redis_url"})
 
 
 def find_data_dir(start: Path | None = None) -> Path:
@@ -76,6 +76,13 @@ class Settings(BaseSettings):
             "(moving window, counted per process). Unset or empty: no limit."
         ),
         examples=["300/minute", "10/second;1000/hour"],
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description=(
+            "Redis shared by every worker and instance for the write rate limit "
+            "(redis://host:6379/0). Unset: each process counts on its own."
+        ),
     )
     cors_origins: list[str] = Field(default=["*"])
     cache_max_age: int = Field(default=30, ge=0, description="Cache-Control max-age on reads.")
@@ -168,6 +175,17 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         # Absolute once: every process and message names the same directory.
         return value.expanduser().resolve()
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError(
+                "must start with redis://, rediss:// or unix://, e.g. redis://127.0.0.1:6379/0"
+            )
+        return value
 
     @field_validator("database_url")
     @classmethod
