@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 import structlog
@@ -25,8 +26,10 @@ from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import create_sessionmaker, open_database
 from netregistry.errors import (
+    MAX_LISTED_ERRORS,
     FieldError,
     NetregistryError,
+    RequestInvalid,
     ValidationFailed,
     problem_response,
     render,
@@ -52,6 +55,7 @@ from netregistry.members.endpoints import (
     member_router,
     organizations_router,
 )
+from netregistry.memberships.csv_import import ImportQueue
 from netregistry.memberships.endpoints import router as memberships_router
 from netregistry.networks.endpoints import router as networks_router
 from netregistry.roles.endpoints import router as roles_router
@@ -107,6 +111,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.head_revision = migrations.head_revision()
         app.state.cursor_codec = CursorCodec(settings.resolve_secret_key())
         app.state.export_slots = asyncio.Semaphore(settings.max_concurrent_exports)
+        app.state.import_queue = ImportQueue(settings.max_concurrent_imports)
         await _purge_idempotency_keys(app, settings)
         yield
 
@@ -132,22 +137,27 @@ async def _domain_error(request: Request, error: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
-    errors = [
+    # A body of 90,000 unknown keys has 90,000 errors: list the first few and count the
+    # rest, so that neither the answer nor the work to build it grows with the request.
+    found = error.errors()
+    listed = [
         FieldError(
             location=[str(part) if not isinstance(part, int) else part for part in item["loc"]],
-            message=item["msg"],
+            message=str(item["msg"])[:500],
             type=item["type"],
         )
-        for item in error.errors()
+        for item in islice(found, MAX_LISTED_ERRORS)
     ]
-    if any(item.type == "json_invalid" for item in errors):
+    if any(item.type == "json_invalid" for item in listed):
         detail = "The request body is not valid JSON."
     else:
         detail = "; ".join(
-            f"{'.'.join(str(part) for part in item.location)}: {item.message}" for item in errors
+            f"{'.'.join(str(part) for part in item.location)}: {item.message}" for item in listed
         )
+        if len(found) > len(listed):
+            detail = f"{len(found)} problems, the first {len(listed)}: {detail}"
     return render(
-        ValidationFailed(detail[:2000], errors),
+        RequestInvalid(detail[:2000], listed, total=len(found)),
         instance=_instance(request),
         request_id=current_request_id(),
     )

@@ -36,7 +36,15 @@ class Problem(BaseModel):
     detail: str = Field(examples=["No network with slug 'citynet'."])
     instance: str | None = Field(default=None, examples=["/v1/networks/citynet"])
     request_id: str | None = Field(default=None, examples=["5f0c6a9e2b8e4f3c9d1a7b6e4c2d8f10"])
-    errors: list[FieldError] | None = None
+    errors: list[FieldError] | None = Field(
+        default=None,
+        description="The invalid fields, at most the first 50 (`total_errors` counts them all).",
+    )
+    total_errors: int | None = Field(
+        default=None,
+        description="How many problems validation found; `errors` lists at most the first 50.",
+        examples=[1],
+    )
 
 
 class NetregistryError(Exception):
@@ -273,3 +281,35 @@ def render(
         headers=error.headers,
         extra=error.extra(),
     )
+
+
+class RequestTimeout(NetregistryError):
+    """The request body arrived slower than the configured minimum rate."""
+
+    status = 408
+    code = "request-timeout"
+    title = "Request timeout"
+
+
+class TooManyConnections(ServiceUnavailable):
+    """The process holds as many connections as it may; a new one is refused."""
+
+    code = "too-many-connections"
+    title = "Too many connections"
+
+
+MAX_LISTED_ERRORS = 50
+"""A validation problem lists at most this many fields: its size must not grow with
+the request's (90,000 unknown keys are one line of detail, not 9 MB)."""
+
+
+class RequestInvalid(ValidationFailed):
+    """The request failed validation; ``errors`` lists the first problems, at most
+    :data:`MAX_LISTED_ERRORS`, and ``total_errors`` counts them all."""
+
+    def __init__(self, detail: str, errors: Sequence[FieldError], *, total: int) -> None:
+        super().__init__(detail, list(errors)[:MAX_LISTED_ERRORS])
+        self.total = total
+
+    def extra(self) -> dict[str, Any]:
+        return {**super().extra(), "total_errors": self.total}

@@ -43,7 +43,11 @@ class Stopped(BaseException):
 def bind(host: str, port: int) -> socket.socket:
     """The listening socket, bound before the service starts anything else."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP named, not 0: asyncio sets TCP_NODELAY on accepted connections only when
+    # the socket says it is TCP. Without it Nagle holds a response's body back behind its
+    # headers (40 ms with delayed ACKs), and a connection closed with unread input is
+    # reset before the held-back bytes leave.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

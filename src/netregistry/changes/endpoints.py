@@ -36,14 +36,26 @@ async def list_changes(
         ),
     ] = "0",
     limit: Annotated[
-        int, Query(ge=1, le=MAX_LIMIT, description="Changes per page.")
+        int,
+        Query(
+            ge=1,
+            le=MAX_LIMIT,
+            description=(
+                "Changes per page, at most. A page also ends once its entries reach the "
+                "service's byte budget (4 MiB by default), after at least one entry: "
+                "resume from `next_cursor` either way."
+            ),
+        ),
     ] = DEFAULT_LIMIT,
 ) -> Response:
     """Every committed write in commit order. Store `next_cursor` and poll with it: a change
-    that commits later never appears before a cursor you already hold."""
+    that commits later never appears before a cursor you already hold. A page holds at most
+    `limit` changes and stops early at a byte budget, so it may be shorter while more
+    follow (then it has a `Link: rel="next"`)."""
     if not after.isascii() or not after.isdigit() or int(after) > MAX_POSITION:
         raise InvalidCursor("`after` is a cursor from this feed: a non-negative integer.")
-    rows = await ChangeRepository(session).after(int(after), limit)
+    max_bytes = request.app.state.settings.changes_page_max_bytes
+    rows, cut_short = await ChangeRepository(session).after(int(after), limit, max_bytes)
     items = [
         ChangeRead(
             cursor=str(row.position),
@@ -58,7 +70,7 @@ async def list_changes(
     ]
     page = ChangePage(items=items, next_cursor=items[-1].cursor if items else str(int(after)))
     headers = {}
-    if len(items) == limit:
+    if len(items) == limit or cut_short:
         next_url = request.url.include_query_params(after=page.next_cursor)
         headers["Link"] = f'<{next_url}>; rel="next"'
     return represent(request, page, headers=headers)

@@ -2,18 +2,48 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.models import AuditEvent, Change
+
+# What a page entry carries besides its data (cursor, time, action, ids, keys and
+# punctuation), counted against the byte budget with the data's own size.
+ENTRY_OVERHEAD_BYTES = 300
 
 
 class ChangeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def after(self, position: int, limit: int) -> Sequence[Row[tuple[object, ...]]]:
-        """The changes after ``position``, in commit order (actor columns never selected)."""
+    async def after(
+        self, position: int, limit: int, max_bytes: int
+    ) -> tuple[Sequence[Row[tuple[object, ...]]], bool]:
+        """The changes after ``position``, in commit order (actor columns never selected),
+        at most ``limit`` of them and, but for the first, at most ``max_bytes`` of them;
+        and whether the byte budget ended the page before ``limit``.
+
+        The budget is applied in the database: entries beyond it never leave it. A
+        size is the data's JSON text (PostgreSQL's, with spaces: at least the bytes the
+        page will hold).
+        """
+        size = (
+            func.coalesce(func.octet_length(cast(AuditEvent.after, Text)), 4) + ENTRY_OVERHEAD_BYTES
+        )
+        candidates = (
+            select(Change.position, size.label("size"))
+            .join(AuditEvent, AuditEvent.id == Change.audit_event_id)
+            .where(Change.position > position)
+            .order_by(Change.position)
+            .limit(limit)
+            .cte("candidates")
+        )
+        budgeted = select(
+            candidates.c.position,
+            func.sum(candidates.c.size).over(order_by=candidates.c.position).label("running"),
+            func.row_number().over(order_by=candidates.c.position).label("number"),
+            func.count().over().label("fetched"),
+        ).cte("budgeted")
         statement = (
             select(
                 Change.position,
@@ -23,10 +53,13 @@ class ChangeRepository:
                 AuditEvent.resource_id,
                 AuditEvent.network,
                 AuditEvent.after,
+                budgeted.c.fetched,
             )
+            .join(budgeted, budgeted.c.position == Change.position)
             .join(AuditEvent, AuditEvent.id == Change.audit_event_id)
-            .where(Change.position > position)
+            .where(or_(budgeted.c.number == 1, budgeted.c.running <= max_bytes))
             .order_by(Change.position)
-            .limit(limit)
         )
-        return (await self.session.execute(statement)).all()
+        rows = (await self.session.execute(statement)).all()
+        cut_short = bool(rows) and len(rows) < rows[0].fetched
+        return rows, cut_short

@@ -6,12 +6,15 @@ vary, the network slug and the day, are bound parameters.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from netregistry.exports.records import RECORDS, RecordType
@@ -89,7 +92,15 @@ class ExportSnapshot:
             yield records
 
     async def close(self) -> None:
-        await self._connection.close()
+        """End the transaction and return the connection; one too far gone for that (a
+        cursor cut off mid-fetch, a server gone) is dropped from the pool instead."""
+        try:
+            await self._connection.close()
+        except (SQLAlchemyError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(SQLAlchemyError, OSError, asyncpg.InterfaceError):
+                await self._connection.invalidate()
+            with contextlib.suppress(SQLAlchemyError, OSError, asyncpg.InterfaceError):
+                await self._connection.close()
 
 
 @asynccontextmanager

@@ -1,8 +1,16 @@
-"""Prometheus metrics of the HTTP layer."""
+"""Prometheus metrics of the HTTP layer.
+
+Every label value comes from a fixed set, whatever clients send: a method outside the
+known ones is ``other``, a path no route matched is ``unmatched`` (the route label is a
+route template, never a path), and a status outside the registered HTTP codes is
+``other``. A client inventing methods or paths adds counts, never series.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from http import HTTPStatus
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 REQUESTS = Counter(
     "netregistry_http_requests_total",
@@ -17,8 +25,47 @@ LATENCY = Histogram(
 )
 
 
+# The read cache (kit/readcache.py), summed over the caches of the process.
+READ_CACHE_HITS = Counter(
+    "netregistry_read_cache_hits_total", "Public reads answered from the read cache."
+)
+READ_CACHE_MISSES = Counter(
+    "netregistry_read_cache_misses_total",
+    "Cacheable reads computed because the read cache did not hold them.",
+)
+READ_CACHE_BYPASSES = Counter(
+    "netregistry_read_cache_bypasses_total",
+    "Cacheable reads computed without the cache while its change listener was away.",
+)
+READ_CACHE_EVICTIONS = Counter(
+    "netregistry_read_cache_evictions_total",
+    "Answers dropped from the read cache to stay within NETREGISTRY_READ_CACHE_BYTES.",
+)
+READ_CACHE_BYTES = Gauge("netregistry_read_cache_bytes", "Bytes the read cache holds.")
+READ_CACHE_ENTRIES = Gauge("netregistry_read_cache_entries", "Answers the read cache holds.")
+
+
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+OTHER_METHOD = "other"
+UNMATCHED_ROUTE = "unmatched"
+OTHER_STATUS = "other"
+_STATUSES = frozenset(status.value for status in HTTPStatus)
+
+
+def method_label(method: str) -> str:
+    """``method`` if it is one the API knows, else ``other``."""
+    return method if method in KNOWN_METHODS else OTHER_METHOD
+
+
+def status_label(status: int) -> str:
+    """A registered HTTP status code as its digits, anything else ``other``."""
+    return str(status) if status in _STATUSES else OTHER_STATUS
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    REQUESTS.labels(method, route, str(status)).inc()
+    """Count one answered request; ``route`` is a route template or ``unmatched``."""
+    method = method_label(method)
+    REQUESTS.labels(method, route, status_label(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
 
 

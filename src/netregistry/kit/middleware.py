@@ -7,14 +7,15 @@
    the log only), inside CORS so that a browser can read it.
 4. :class:`HeadMiddleware`: HEAD answered as GET without the body.
 5. :class:`RequestLimitsMiddleware`: header fields over the limit are a 431, a body over
-   the limit a 413, one that is not JSON (or, for a CSV import, not CSV) a 415, JSON
-   that is not UTF-8 a 422, before any work.
+   the limit a 413, one too slow a 408, one that is not JSON (or, for a CSV import, not
+   CSV) a 415, JSON that is not UTF-8 a 422, before any work.
 6. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -40,6 +41,7 @@ from netregistry.errors import (
     IdempotencyKeyInUse,
     NetregistryError,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
@@ -50,7 +52,7 @@ from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
 from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.integrity import database_problem
-from netregistry.kit.metrics import observe_request
+from netregistry.kit.metrics import UNMATCHED_ROUTE, observe_request
 
 log = structlog.get_logger("netregistry.http")
 
@@ -63,8 +65,9 @@ API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-
 
 
 def _route_template(scope: Scope) -> str:
+    """The matched route's template (a fixed set), never the path a client sent."""
     route = scope.get("route")
-    return getattr(route, "path", None) or "unmatched"
+    return getattr(route, "path", None) or UNMATCHED_ROUTE
 
 
 class HeadMiddleware:
@@ -83,7 +86,12 @@ class HeadMiddleware:
                 message = {**message, "body": b""}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+        inner = {**scope, "method": "GET"}
+        try:
+            await self.app(inner, receive, send_headers_only)
+        finally:
+            if "route" in inner:  # the matched template, for the metrics and the log line
+                scope["route"] = inner["route"]
 
 
 class RequestContextMiddleware:
@@ -190,13 +198,22 @@ def _header_bytes(scope: Scope) -> int:
     return target + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole request body, or :class:`PayloadTooLarge` past ``limit`` bytes."""
+async def read_body(receive: Receive, limit: int, *, grace: float, min_rate: float) -> bytes:
+    """The whole request body: :class:`PayloadTooLarge` past ``limit`` bytes, and
+    :class:`RequestTimeout` if it arrives slower than ``min_rate`` bytes a second after
+    ``grace`` seconds (by then ``n`` bytes may take ``grace + n / min_rate`` seconds)."""
+    started = asyncio.get_running_loop().time()
     chunks: list[bytes] = []
     size = 0
     more = True
     while more:
-        message = await receive()
+        try:
+            async with asyncio.timeout_at(started + grace + size / min_rate):
+                message = await receive()
+        except TimeoutError:
+            raise RequestTimeout(
+                f"The request body arrived slower than {min_rate:g} bytes a second."
+            ) from None
         if message["type"] == "http.disconnect":
             break
         chunk = message.get("body", b"")
@@ -268,8 +285,9 @@ def _require_utf8(body: bytes) -> None:
 
 class RequestLimitsMiddleware:
     """Refuse a request target and header fields over ``max_header_bytes`` with 431, bodies
-    over ``max_bytes`` with 413 (by header or by counting), bodies that are not JSON (not
-    CSV on an import path) with 415, and JSON that is not UTF-8 with 422."""
+    over ``max_bytes`` with 413 (by header or by counting), bodies slower than the
+    settings' ``request_body_min_rate`` with 408, bodies that are not JSON (not CSV on an
+    import path) with 415, and JSON that is not UTF-8 with 422."""
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_header_bytes: int) -> None:
         self.app = app
@@ -300,13 +318,20 @@ class RequestLimitsMiddleware:
                 raise PayloadTooLarge(
                     f"The request body exceeds the limit of {self.max_bytes} bytes."
                 )
-            body = await read_body(receive, self.max_bytes)
+            settings: Settings = scope["app"].state.settings
+            body = await read_body(
+                receive,
+                self.max_bytes,
+                # The same grace as the head's: a body may start as late as a head may end.
+                grace=settings.request_head_timeout,
+                min_rate=settings.request_body_min_rate,
+            )
             content_type = Headers(scope=scope).get("content-type", "")
             if body and (refusal := _unsupported(scope["path"], content_type)):
                 raise refusal
             if body and _is_json(content_type):
                 _require_utf8(body)
-        except (PayloadTooLarge, UnsupportedMediaType, ValidationFailed) as error:
+        except (PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed) as error:
             response = render(error, instance=scope["path"], request_id=request_id_var.get())
             response.headers["Connection"] = "close"
             await response(scope, receive, send)

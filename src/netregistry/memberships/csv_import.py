@@ -11,11 +11,13 @@ it back.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -24,10 +26,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.principal import Principal
 from netregistry.errors import (
+    MAX_LISTED_ERRORS,
     Conflict,
     FieldError,
     NetregistryError,
     PayloadTooLarge,
+    RequestInvalid,
+    ServiceUnavailable,
     ValidationFailed,
 )
 from netregistry.members.repository import MemberRepository
@@ -53,15 +58,64 @@ HEADER_ROW = 1
 MatchedBy = Literal["wikidata", "name", "alt_name"]
 
 
+class ImportQueue:
+    """At most ``capacity`` imports run at once in this process; the next ones wait their
+    turn, at most ``depth`` of them and for at most ``wait`` seconds, then are refused with
+    :class:`ServiceUnavailable` (503, ``Retry-After``).
+
+    An import is seconds of work on one pooled connection: without a cap, twenty of them
+    hold the whole pool and every other request, ``/readyz`` included, is a 503.
+    """
+
+    def __init__(self, capacity: int, *, wait: float = 10.0, depth: int | None = None) -> None:
+        self.capacity = capacity
+        self.wait = wait
+        self.depth = 2 * capacity if depth is None else depth
+        self.running = 0
+        self.waiting = 0
+        self._slots = asyncio.Semaphore(capacity)
+
+    @asynccontextmanager
+    async def turn(self) -> AsyncIterator[None]:
+        """Wait for a free slot and hold it for the block."""
+        if self._slots.locked() and self.waiting >= self.depth:
+            raise self._busy()
+        self.waiting += 1
+        try:
+            # wait_for hands back a slot acquired just as the time ran out: none leaks.
+            await asyncio.wait_for(self._slots.acquire(), self.wait)
+        except TimeoutError:
+            raise self._busy() from None
+        finally:
+            self.waiting -= 1
+        self.running += 1
+        try:
+            yield
+        finally:
+            self.running -= 1
+            self._slots.release()
+
+    def _busy(self) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            f"{self.capacity} member-list imports are running and {self.waiting} waiting; "
+            "nothing was imported. Retry after Retry-After seconds.",
+            retry_after=max(1, round(self.wait / 2)),
+        )
+
+
 class ImportConflict(Conflict):
     """A row of a member list breaks a registry rule, so none of the file was imported."""
 
     def __init__(self, detail: str, errors: Sequence[FieldError]) -> None:
         super().__init__(detail)
-        self.errors = list(errors)
+        self.errors = list(errors)[:MAX_LISTED_ERRORS]
+        self.total = len(errors)
 
     def extra(self) -> dict[str, Any]:
-        return {"errors": [error.model_dump() for error in self.errors]}
+        return {
+            "errors": [error.model_dump() for error in self.errors],
+            "total_errors": self.total,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,16 +146,19 @@ def _error(number: int | None, column: str | None, message: str, type_: str) -> 
 
 
 def _refusal(errors: Sequence[FieldError], *, conflict: bool = False) -> NetregistryError:
-    """The whole file refused, listing every problem (409 if a row breaks a rule)."""
+    """The whole file refused, listing its first problems and counting them all (409 if a
+    row breaks a rule): 10,000 bad rows are not a 10,000-entry answer."""
     listed = "; ".join(
         " ".join(str(part) for part in error.location[1:]) + f": {error.message.rstrip('.')}"
         if len(error.location) > 1
         else f"the file {error.message.rstrip('.')}"
-        for error in errors
+        for error in errors[:MAX_LISTED_ERRORS]
     )
     count = f"{len(errors)} problem{'s' if len(errors) != 1 else ''}"
     detail = f"Nothing was imported: {count} in the member list. {listed}"[:2000]
-    return ImportConflict(detail, errors) if conflict else ValidationFailed(detail, errors)
+    if conflict:
+        return ImportConflict(detail, errors)
+    return RequestInvalid(detail, errors, total=len(errors))
 
 
 def _row_of(error: FieldError) -> int:

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.errors import UnsupportedMediaType
+from netregistry.kit import idempotency
 from netregistry.kit.deps import AsOfDep, PageDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -19,7 +20,7 @@ from netregistry.kit.http import (
     represent_page,
 )
 from netregistry.kit.pagination import Page
-from netregistry.memberships.csv_import import MAX_ROWS, MembershipImporter
+from netregistry.memberships.csv_import import MAX_ROWS, ImportQueue, MembershipImporter
 from netregistry.memberships.schemas import (
     MemberListRow,
     MembershipCreate,
@@ -152,8 +153,18 @@ async def create_membership(
         ),
         422: problem_doc(
             'Rows are invalid; `errors` names each by `["body", "row", <row, the header '
-            "being 1>, <column>]`. Nothing was written."
+            "being 1>, <column>]` (the first 50; `total_errors` counts them all). "
+            "Nothing was written."
         ),
+        503: {
+            **problems(503)[503],
+            "description": (
+                "The database is unavailable, or the most imports a process runs at once "
+                "(NETREGISTRY_MAX_CONCURRENT_IMPORTS) are running and this one waited its "
+                "turn too long or found the queue full. Nothing was written; retry after "
+                "`Retry-After` seconds."
+            ),
+        },
     },
     openapi_extra={
         "requestBody": {
@@ -173,7 +184,15 @@ async def import_memberships(
 ) -> Response:
     """Add the members a CSV file lists, creating missing cities: every row, or none."""
     _require_utf8(request.headers.get("content-type", ""))
-    report = await importer.run(slug, await request.body(), dry_run=dry_run)
+    body = await request.body()
+    queue: ImportQueue = request.app.state.import_queue
+    if idempotency.HEADER not in request.headers:
+        # The key lookup's read-only transaction holds a pooled connection: give it back
+        # while the import waits its turn, so that waiting imports hold none. (With an
+        # Idempotency-Key the transaction holds the key's claim, which must stay.)
+        await importer.session.rollback()
+    async with queue.turn():
+        report = await importer.run(slug, body, dry_run=dry_run)
     return represent(request, report, status_code=200 if dry_run else 201)
 
 
