@@ -39,6 +39,7 @@ from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
 from netregistry.kit.deps import single_valued_query
 from netregistry.kit.integrity import database_problem
+from netregistry.kit.invalidation import listening
 from netregistry.kit.logging import configure_logging
 from netregistry.kit.middleware import (
     ErrorBoundaryMiddleware,
@@ -50,6 +51,7 @@ from netregistry.kit.middleware import (
 )
 from netregistry.kit.pagination import CursorCodec
 from netregistry.kit.ratelimit import WriteRateLimiter
+from netregistry.kit.readcache import ReadCache, ReadCacheMiddleware
 from netregistry.members.endpoints import (
     cities_router,
     member_router,
@@ -113,7 +115,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.export_slots = asyncio.Semaphore(settings.max_concurrent_exports)
         app.state.import_queue = ImportQueue(settings.max_concurrent_imports)
         await _purge_idempotency_keys(app, settings)
-        yield
+        async with listening(app.state.read_cache, engine, settings) as listener:
+            app.state.change_listener = listener
+            yield
 
 
 async def _purge_idempotency_keys(app: FastAPI, settings: Settings) -> None:
@@ -240,6 +244,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    read_cache = ReadCache(settings.read_cache_bytes, enabled=settings.read_cache)
     app = FastAPI(
         title="netregistry",
         version=__version__,
@@ -259,6 +264,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After"],
                 max_age=3600,
             ),
+            Middleware(ReadCacheMiddleware, cache=read_cache),
             Middleware(ErrorBoundaryMiddleware),
             Middleware(HeadMiddleware),
             Middleware(
@@ -270,6 +276,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.state.settings = settings
+    app.state.read_cache = read_cache
     app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit, settings.redis_url)
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -142,6 +142,19 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds an idle keep-alive connection stays open.",
     )
+    read_cache: bool = Field(
+        default=True,
+        description=(
+            "Answer public reads from a per-process cache of encoded responses, dropped "
+            "when PostgreSQL notifies a change (true/false, on/off)."
+        ),
+    )
+    read_cache_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=64 * 1024,
+        description="Memory the read cache may hold per process, in bytes (least recently "
+        "used answers go first).",
+    )
     migrate_on_start: bool | None = Field(
         default=None,
         description="Run migrations when the service starts. Unset: only on the embedded server.",

@@ -10,6 +10,7 @@ must be named below with the statements that run it, run under that path.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -90,6 +91,8 @@ async def test_registry_rows_are_written_under_an_empty_search_path(
 ) -> None:
     """What pg_restore does to the generated columns, and what a client with its own
     search_path does to the change feed, through every function that computes them."""
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    await connection.add_listener("netregistry_changes", lambda *args: heard.put_nowait(args[3]))
     async with connection.transaction():
         await connection.execute(
             """
@@ -119,6 +122,8 @@ async def test_registry_rows_are_written_under_an_empty_search_path(
         )
     # The change feed's trigger ran at that commit, still under the empty search_path.
     assert await connection.fetchval("SELECT count(*) FROM public.changes") == 1
+    # ... and notified the read caches (an audit event of no network: every answer).
+    assert await asyncio.wait_for(heard.get(), 5) == ""
     assert await connection.fetchval("SELECT search_text FROM public.members") == "lodz lodz"
     periods = await connection.fetch(
         "SELECT period::text FROM public.memberships UNION ALL "

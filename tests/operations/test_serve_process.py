@@ -266,7 +266,9 @@ def test_the_embedded_registry_is_found_from_a_sub_folder(data_dir: Path) -> Non
     deeper.mkdir(parents=True)
     expected = f"registry: embedded PostgreSQL in {data_dir / '.netregistry'}"
 
-    first = _cli("keys", "create", "--name", "from-the-top", "--admin", env=env, cwd=data_dir)
+    # Made where it is meant to be (discovery from a folder without one would look above).
+    made = {**env, "NETREGISTRY_DATA_DIR": str(data_dir / ".netregistry")}
+    first = _cli("keys", "create", "--name", "from-the-top", "--admin", env=made, cwd=data_dir)
     below = _cli("keys", "create", "--name", "from-below", "--admin", env=env, cwd=deeper)
     listed = _cli("keys", "list", env=env, cwd=deeper)
 

@@ -3,6 +3,8 @@
 1. :class:`RequestContextMiddleware`: request id, security headers, metrics and the
    request log line for every response, CORS preflights included.
 2. :class:`ProblemCORSMiddleware`: Starlette's CORS, refusals as problem documents.
+   Inside it, ``kit.readcache.ReadCacheMiddleware`` answers repeated public reads from
+   their encoded bytes (a hit goes no further down this list).
 3. :class:`ErrorBoundaryMiddleware`: the last-resort 500 problem (the traceback goes to
    the log only), inside CORS so that a browser can read it.
 4. :class:`HeadMiddleware`: HEAD answered as GET without the body.
