@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest fuzz openapi lock package-check bench bench-exports bench-load clean
+.PHONY: install run test lint typecheck pytest fuzz openapi lock package-check bench bench-exports bench-load bench-peers bench-world clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,20 @@ bench-exports: install
 
 bench-load: install
 	$(BIN)/python -m bench.load
+
+# The benchmarks of record (README, Performance): netregistry beside PocketBase and the
+# raw-ASGI ceiling on the same 200-member network, then at world size; each with the read
+# cache on and again off, so that the computed path is measured too. They need wrk
+# (Debian: apt-get install -y wrk) and the machine's PostgreSQL on 127.0.0.1:5432.
+PEERS := ../shared/peers
+
+bench-peers: install
+	bash $(PEERS)/nr_compare.sh
+	NR_SERVE_ENV="NETREGISTRY_READ_CACHE=off" bash $(PEERS)/nr_compare.sh
+
+bench-world: install
+	$(BIN)/python $(PEERS)/nr_world.py
+	NETREGISTRY_READ_CACHE=off $(BIN)/python $(PEERS)/nr_world.py
 
 openapi: install
 	$(BIN)/netregistry openapi --output openapi/openapi.json

@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware import Middleware
 from starlette.routing import Match
+from starlette.types import ASGIApp
 
 from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
@@ -38,20 +39,19 @@ from netregistry.exports.endpoints import router as exports_router
 from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
 from netregistry.kit.deps import single_valued_query
+from netregistry.kit.edge import Edge
 from netregistry.kit.integrity import database_problem
 from netregistry.kit.invalidation import listening
-from netregistry.kit.logging import configure_logging
+from netregistry.kit.logging import configure_logging, flush_access_log
 from netregistry.kit.middleware import (
     ErrorBoundaryMiddleware,
     HeadMiddleware,
-    ProblemCORSMiddleware,
-    RequestContextMiddleware,
     RequestLimitsMiddleware,
     TransactionMiddleware,
 )
 from netregistry.kit.pagination import CursorCodec
 from netregistry.kit.ratelimit import WriteRateLimiter
-from netregistry.kit.readcache import ReadCache, ReadCacheMiddleware
+from netregistry.kit.readcache import ReadCache
 from netregistry.members.endpoints import (
     cities_router,
     member_router,
@@ -117,7 +117,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await _purge_idempotency_keys(app, settings)
         async with listening(app.state.read_cache, engine, settings) as listener:
             app.state.change_listener = listener
-            yield
+            try:
+                yield
+            finally:
+                flush_access_log()
 
 
 async def _purge_idempotency_keys(app: FastAPI, settings: Settings) -> None:
@@ -240,12 +243,26 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+class NetregistryAPI(FastAPI):
+    """FastAPI with the edge (``kit/edge.py``) outside all of its middleware, its own
+    included: what the edge answers by itself never enters the framework."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        settings: Settings = self.state.settings
+        return Edge(
+            super().build_middleware_stack(),
+            cache=self.state.read_cache,
+            max_header_bytes=settings.max_header_bytes,
+            cors_origins=settings.cors_origins,
+        )
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the ASGI application for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
     read_cache = ReadCache(settings.read_cache_bytes, enabled=settings.read_cache)
-    app = FastAPI(
+    app = NetregistryAPI(
         title="netregistry",
         version=__version__,
         description=DESCRIPTION,
@@ -255,23 +272,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
         middleware=[
-            Middleware(RequestContextMiddleware),
-            Middleware(
-                ProblemCORSMiddleware,
-                allow_origins=settings.cors_origins,
-                allow_methods=["GET", "HEAD", "OPTIONS"],
-                allow_headers=["If-None-Match", "Accept"],
-                expose_headers=["ETag", "Link", "X-Request-ID", "Retry-After"],
-                max_age=3600,
-            ),
-            Middleware(ReadCacheMiddleware, cache=read_cache),
             Middleware(ErrorBoundaryMiddleware),
             Middleware(HeadMiddleware),
-            Middleware(
-                RequestLimitsMiddleware,
-                max_bytes=settings.max_body_bytes,
-                max_header_bytes=settings.max_header_bytes,
-            ),
+            Middleware(RequestLimitsMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(TransactionMiddleware),
         ],
     )

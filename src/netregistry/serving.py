@@ -11,8 +11,11 @@ and returns to the caller, so the caller's ``finally`` stops the embedded Postgr
 from __future__ import annotations
 
 import errno
+import os
+import shutil
 import signal
 import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,9 +23,11 @@ from types import FrameType
 from typing import Any
 
 import uvicorn
+from prometheus_client.multiprocess import mark_process_dead
 from uvicorn.supervisors import Multiprocess
 
 from netregistry.config import Settings
+from netregistry.kit.metrics import MULTIPROCESS_DIR_VARIABLE
 from netregistry.kit.server import uvicorn_options
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
@@ -105,19 +110,60 @@ def run(settings: Settings, sock: socket.socket, *, workers: int) -> None:
         config = uvicorn.Config(
             "netregistry.app:create_app", factory=True, workers=workers, **options
         )
-        _Supervisor(config, sockets=[sock]).run()
+        with _metric_files() as metrics_dir:
+            _Supervisor(config, sockets=[sock], metrics_dir=metrics_dir).run()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:
     """A stop signal that uvicorn already acted upon."""
 
 
+@contextmanager
+def _metric_files() -> Iterator[str]:
+    """A new, empty directory for the workers' metric values, named to them (they start
+    after this) in ``PROMETHEUS_MULTIPROC_DIR``; removed once they have all stopped.
+    Values left by an earlier run would be summed into this one's, hence never reused."""
+    directory = tempfile.mkdtemp(prefix="netregistry-metrics-")
+    previous = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    os.environ[MULTIPROCESS_DIR_VARIABLE] = directory
+    try:
+        yield directory
+    finally:
+        if previous is None:
+            del os.environ[MULTIPROCESS_DIR_VARIABLE]
+        else:
+            os.environ[MULTIPROCESS_DIR_VARIABLE] = previous
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 class _Supervisor(Multiprocess):
     """uvicorn's worker supervisor, where SIGHUP stops the service as SIGTERM does
-    (uvicorn restarts the workers on SIGHUP)."""
+    (uvicorn restarts the workers on SIGHUP), and a worker that ended, however it
+    ended, leaves the live gauges (the read cache's size) of ``/metrics``."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], metrics_dir: str):
+        super().__init__(config, sockets)
+        self.metrics_dir = metrics_dir
 
     def handle_hup(self) -> None:
         self.handle_term()
+
+    def keep_subprocess_alive(self) -> None:
+        running = self._pids()
+        super().keep_subprocess_alive()  # replaces a worker that died or hung
+        self._forget(running - self._pids())
+
+    def handle_ttou(self) -> None:
+        running = self._pids()
+        super().handle_ttou()  # one worker fewer
+        self._forget(running - self._pids())
+
+    def _pids(self) -> set[int]:
+        return {process.pid for process in self.processes if process.pid is not None}
+
+    def _forget(self, ended: set[int]) -> None:
+        for pid in ended:
+            mark_process_dead(pid, self.metrics_dir)  # type: ignore[no-untyped-call]
 
 
 def announce_when_ready(

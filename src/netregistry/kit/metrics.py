@@ -4,13 +4,29 @@ Every label value comes from a fixed set, whatever clients send: a method outsid
 known ones is ``other``, a path no route matched is ``unmatched`` (the route label is a
 route template, never a path), and a status outside the registered HTTP codes is
 ``other``. A client inventing methods or paths adds counts, never series.
+
+With several workers (``serve --workers N``) every worker writes its values to files in
+``PROMETHEUS_MULTIPROC_DIR``, which ``serve`` makes for them, and ``/metrics`` sums the
+files of all of them, whichever worker answers; with one worker the values live in memory.
 """
 
 from __future__ import annotations
 
+import os
 from http import HTTPStatus
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+# The variable prometheus_client reads, at import, to keep values in files of this directory.
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 REQUESTS = Counter(
     "netregistry_http_requests_total",
@@ -41,8 +57,13 @@ READ_CACHE_EVICTIONS = Counter(
     "netregistry_read_cache_evictions_total",
     "Answers dropped from the read cache to stay within NETREGISTRY_READ_CACHE_BYTES.",
 )
-READ_CACHE_BYTES = Gauge("netregistry_read_cache_bytes", "Bytes the read cache holds.")
-READ_CACHE_ENTRIES = Gauge("netregistry_read_cache_entries", "Answers the read cache holds.")
+# Each worker has a cache of its own: summed over the workers that are alive.
+READ_CACHE_BYTES = Gauge(
+    "netregistry_read_cache_bytes", "Bytes the read cache holds.", multiprocess_mode="livesum"
+)
+READ_CACHE_ENTRIES = Gauge(
+    "netregistry_read_cache_entries", "Answers the read cache holds.", multiprocess_mode="livesum"
+)
 
 
 KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -70,5 +91,11 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 
 
 def exposition() -> tuple[bytes, str]:
-    """The metrics in the Prometheus text format, with its content type."""
-    return generate_latest(), CONTENT_TYPE_LATEST
+    """The metrics in the Prometheus text format, with its content type: this process's,
+    or with several workers the sum over all of them."""
+    directory = os.environ.get(MULTIPROCESS_DIR_VARIABLE)
+    if not directory:
+        return generate_latest(), CONTENT_TYPE_LATEST
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    return generate_latest(registry), CONTENT_TYPE_LATEST

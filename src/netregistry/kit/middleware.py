@@ -1,17 +1,12 @@
-"""The ASGI middleware stack, outermost first:
+"""The unit of work's middleware, inside the edge (``kit/edge.py``), outermost first:
 
-1. :class:`RequestContextMiddleware`: request id, security headers, metrics and the
-   request log line for every response, CORS preflights included.
-2. :class:`ProblemCORSMiddleware`: Starlette's CORS, refusals as problem documents.
-   Inside it, ``kit.readcache.ReadCacheMiddleware`` answers repeated public reads from
-   their encoded bytes (a hit goes no further down this list).
-3. :class:`ErrorBoundaryMiddleware`: the last-resort 500 problem (the traceback goes to
-   the log only), inside CORS so that a browser can read it.
-4. :class:`HeadMiddleware`: HEAD answered as GET without the body.
-5. :class:`RequestLimitsMiddleware`: header fields over the limit are a 431, a body over
-   the limit a 413, one too slow a 408, one that is not JSON (or, for a CSV import, not
-   CSV) a 415, JSON that is not UTF-8 a 422, before any work.
-6. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
+1. :class:`ErrorBoundaryMiddleware`: the last-resort 500 problem (the traceback goes to
+   the log only); the edge adds the CORS headers so that a browser can read it.
+2. :class:`HeadMiddleware`: HEAD answered as GET without the body.
+3. :class:`RequestLimitsMiddleware`: a body over the limit a 413, one too slow a 408,
+   one that is not JSON (or, for a CSV import, not CSV) a 415, JSON that is not UTF-8 a
+   422, before any work (the head's size is the edge's: 431).
+4. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
    back) before the response leaves, and the Idempotency-Key claim inside it.
 """
 
@@ -19,27 +14,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import time
-import uuid
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from sqlalchemy.exc import SQLAlchemyError
-from starlette.datastructures import Headers, MutableHeaders
-from starlette.middleware.cors import CORSMiddleware
-from starlette.responses import Response
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.config import Settings
 from netregistry.db import UnitOfWork
 from netregistry.errors import (
-    BadRequest,
     CommitFailed,
     CommitOutcomeUnknown,
     FieldError,
-    HeadersTooLarge,
     IdempotencyKeyInUse,
     NetregistryError,
     PayloadTooLarge,
@@ -54,22 +42,10 @@ from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
 from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.integrity import database_problem
-from netregistry.kit.metrics import UNMATCHED_ROUTE, observe_request
 
 log = structlog.get_logger("netregistry.http")
 
-_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-# JSON is not a page: it may load nothing and be framed by nobody. The docs pages
-# (system/docs.py) send their own policy.
-API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-
-
-def _route_template(scope: Scope) -> str:
-    """The matched route's template (a fixed set), never the path a client sent."""
-    route = scope.get("route")
-    return getattr(route, "path", None) or UNMATCHED_ROUTE
 
 
 class HeadMiddleware:
@@ -94,70 +70,6 @@ class HeadMiddleware:
         finally:
             if "route" in inner:  # the matched template, for the metrics and the log line
                 scope["route"] = inner["route"]
-
-
-class RequestContextMiddleware:
-    """Request id, security headers, metrics and logging around every request."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = Headers(scope=scope).get("x-request-id", "")
-        request_id = incoming if _SAFE_REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        token = request_id_var.set(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                headers = MutableHeaders(scope=message)
-                headers["X-Request-ID"] = request_id
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "no-referrer")
-                headers.setdefault("Content-Security-Policy", API_POLICY)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_headers)
-        finally:
-            elapsed = time.perf_counter() - started
-            route = _route_template(scope)
-            observe_request(scope["method"], route, status, elapsed)
-            log.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                route=route,
-                status=status,
-                duration_ms=round(elapsed * 1000, 2),
-            )
-            structlog.contextvars.unbind_contextvars("request_id")
-            request_id_var.reset(token)
-
-
-class ProblemCORSMiddleware(CORSMiddleware):
-    """Starlette's CORS, with a refused preflight answered as a problem document."""
-
-    def preflight_response(self, request_headers: Headers) -> Response:
-        response = super().preflight_response(request_headers)
-        if response.status_code < 400:
-            return response
-        refused = BadRequest(
-            f"The CORS preflight was refused ({bytes(response.body).decode()}): "
-            "cross-origin requests may only read."
-        )
-        problem = render(refused, instance=None, request_id=request_id_var.get())
-        for name, value in response.headers.items():
-            if name.startswith("access-control-") or name == "vary":
-                problem.headers[name] = value
-        return problem
 
 
 class ErrorBoundaryMiddleware:
@@ -192,12 +104,6 @@ class ErrorBoundaryMiddleware:
                     request_id=request_id_var.get(),
                 )
                 await response(scope, receive, send)
-
-
-def _header_bytes(scope: Scope) -> int:
-    """The size of the request target and header fields as they came on the wire."""
-    target = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
-    return target + sum(len(name) + len(value) + 4 for name, value in scope["headers"])
 
 
 async def read_body(receive: Receive, limit: int, *, grace: float, min_rate: float) -> bytes:
@@ -286,27 +192,17 @@ def _require_utf8(body: bytes) -> None:
 
 
 class RequestLimitsMiddleware:
-    """Refuse a request target and header fields over ``max_header_bytes`` with 431, bodies
-    over ``max_bytes`` with 413 (by header or by counting), bodies slower than the
+    """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), bodies slower than the
     settings' ``request_body_min_rate`` with 408, bodies that are not JSON (not CSV on an
     import path) with 415, and JSON that is not UTF-8 with 422."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, max_header_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
-        self.max_header_bytes = max_header_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
-            return
-        if _header_bytes(scope) > self.max_header_bytes:
-            too_large = HeadersTooLarge(
-                f"The request target and header fields exceed {self.max_header_bytes} bytes."
-            )
-            await render(too_large, instance=None, request_id=request_id_var.get())(
-                scope, receive, send
-            )
             return
         if scope["method"] not in _BODY_METHODS:
             await self.app(scope, receive, send)

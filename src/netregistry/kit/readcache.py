@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import parse_qsl
 
-from starlette.datastructures import Headers
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -218,73 +217,109 @@ def _compile(templates: tuple[str, ...]) -> list[tuple[re.Pattern[str], CachedRo
     return [(compile_path(template)[0], CachedRoute(template)) for template in templates]
 
 
-class ReadCacheMiddleware:
-    """Answers cacheable public reads from :class:`ReadCache`, and fills it.
+class ReadCacheFront:
+    """Answers cacheable public reads from :class:`ReadCache`, and fills it; the edge
+    (``kit/edge.py``) calls it for every request, with what it read of the headers.
 
-    It sits inside the request context and CORS middleware, so that a hit carries its
-    own request id, security and CORS headers, and outside everything else: a hit never
-    opens a transaction. A request that may write drops the cache before its answer
-    leaves (the transaction is decided by then), so its client reads its own write.
+    A hit is answered here, before the framework: the edge adds the request id,
+    security and CORS headers to it as to any answer. A request that may write drops
+    the cache before its answer leaves (the transaction is decided by then), so its
+    client reads its own write.
     """
 
-    def __init__(self, app: ASGIApp, cache: ReadCache) -> None:
-        self.app = app
+    # Keys computed for raw request targets (the path, the query as sent): at most this
+    # many remembered, so a repeated read costs one look-up, not a parse and a sort.
+    MAX_REMEMBERED_KEYS = 10_000
+
+    def __init__(self, cache: ReadCache) -> None:
         self.cache = cache
         self.routes = _compile(CACHEABLE_ROUTES)
+        self._keys: dict[tuple[object, ...], tuple[Key, _Match] | None] = {}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def handle(
+        self,
+        app: ASGIApp,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        *,
+        authorization: bool,
+        if_none_match: bytes | None,
+        host: bytes,
+    ) -> None:
         cache = self.cache
-        if scope["type"] != "http" or not cache.enabled:
-            await self.app(scope, receive, send)
-            return
         method = scope["method"]
+        if not cache.enabled:
+            await app(scope, receive, send)
+            return
         if method not in ("GET", "HEAD"):
             if method != "OPTIONS":
                 send = self._invalidating(send)
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        match = None if "authorization" in headers else self._match(scope["path"])
-        if match is None:
-            await self.app(scope, receive, send)
+        found = None if authorization else self._lookup(scope, host)
+        if found is None:
+            await app(scope, receive, send)
             return
         if not cache.available:
             cache.bypassed()
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
-        key = self._key(scope, headers)
+        key, match = found
         entry = cache.get(key)
         if entry is not None:
             scope["route"] = entry.route
-            await _answer(entry, method, headers.get("if-none-match"), send)
+            tags = if_none_match.decode("latin-1") if if_none_match is not None else None
+            await _answer(entry, method, tags, send)
             return
         if method == "HEAD":  # HeadMiddleware drops the body a HEAD would store
-            await self.app(scope, receive, send)
+            await app(scope, receive, send)
             return
-        await self._compute(scope, receive, send, key, match)
+        await self._compute(app, scope, receive, send, key, match)
+
+    def _lookup(self, scope: Scope, host: bytes) -> tuple[Key, _Match] | None:
+        """The key and route of a cacheable read, or ``None``; remembered per raw target."""
+        day = str(today())
+        raw = (
+            scope.get("scheme", "http"),
+            host,
+            scope.get("root_path", ""),
+            scope["path"],
+            scope.get("query_string", b""),
+            day,
+        )
+        try:
+            return self._keys[raw]
+        except KeyError:
+            pass
+        match = self._match(scope["path"])
+        found = None if match is None else (self._key(scope, host.decode("latin-1"), day), match)
+        if len(self._keys) >= self.MAX_REMEMBERED_KEYS:
+            self._keys.clear()
+        self._keys[raw] = found
+        return found
 
     def _match(self, path: str) -> _Match | None:
         for pattern, route in self.routes:
-            found = pattern.match(path)
-            if found is not None:
-                return _Match(route, found.groupdict().get("slug"))
+            matched = pattern.match(path)
+            if matched is not None:
+                return _Match(route, matched.groupdict().get("slug"))
         return None
 
-    def _key(self, scope: Scope, headers: Headers) -> Key:
+    def _key(self, scope: Scope, host: str, day: str) -> Key:
         query = tuple(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)))
         # as_of is in the query when given; otherwise the answer is for today (UTC).
-        day = "" if any(name == "as_of" for name, _ in query) else today()
         return (
             scope.get("scheme", "http"),
-            headers.get("host", ""),
+            host,
             scope.get("root_path", ""),
             scope["path"],
             query,
-            str(day),
+            "" if any(name == "as_of" for name, _ in query) else day,
         )
 
     async def _compute(
-        self, scope: Scope, receive: Receive, send: Send, key: Key, match: _Match
+        self, app: ASGIApp, scope: Scope, receive: Receive, send: Send, key: Key, match: _Match
     ) -> None:
         cache = self.cache
         seen = cache.generation(match.network)
@@ -312,7 +347,7 @@ class ReadCacheMiddleware:
                             cache.store(key, entry, seen)
             await send(message)
 
-        await self.app(scope, receive, capture)
+        await app(scope, receive, capture)
 
     def _invalidating(self, send: Send) -> Send:
         cache = self.cache

@@ -26,13 +26,15 @@ import logging
 import time
 from typing import Any, ClassVar
 
+import httptools
 from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from netregistry.config import Settings
 from netregistry.errors import TooManyConnections, render
-from netregistry.kit.middleware import API_POLICY
+from netregistry.kit.edge import API_POLICY
 
 log = logging.getLogger("netregistry.http")
 
@@ -141,14 +143,34 @@ class BoundedH11Protocol(ConnectionBounds, H11Protocol):
     """uvicorn's h11 protocol with :class:`ConnectionBounds`."""
 
 
-try:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
-except ImportError:  # httptools is optional; h11 is what serves today
-    pass
-else:
+class BoundedHttpToolsProtocol(ConnectionBounds, HttpToolsProtocol):
+    """uvicorn's httptools protocol (the one that serves) with :class:`ConnectionBounds`,
+    and a bound on the bytes of a request head, which h11 has of its own
+    (``h11_max_incomplete_event_size``) and httptools lacks: past ``head_limit`` the
+    head is refused with uvicorn's ``400`` and the connection closed."""
 
-    class BoundedHttpToolsProtocol(ConnectionBounds, HttpToolsProtocol):
-        """uvicorn's httptools protocol with :class:`ConnectionBounds`."""
+    def __init__(self, *args: Any, head_limit: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.head_limit = head_limit
+        self._head_bytes = 0
+
+    def on_message_begin(self) -> None:
+        self._head_bytes = 0
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._count_head(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count_head(len(name) + len(value) + 4)
+        super().on_header(name, value)
+
+    def _count_head(self, size: int) -> None:
+        self._head_bytes += size
+        if self._head_bytes > self.head_limit:
+            # Raised inside the parser's callback: uvicorn answers 400 and closes.
+            raise httptools.HttpParserError("request head too large")
 
 
 def ensure_open_files(settings: Settings) -> None:
@@ -184,14 +206,15 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     ensure_open_files(settings)
     return {
         "log_config": None,
+        "loop": "uvloop",
         # A partial of a module-level class: --workers pickles the config for each worker.
         "http": functools.partial(
-            BoundedH11Protocol,
+            BoundedHttpToolsProtocol,
             head_timeout=settings.request_head_timeout,
             max_connections=settings.max_connections,
+            # The connection's own bound on the request head; the app answers 431 below it.
+            head_limit=settings.max_header_bytes + 8192,
         ),
         "ws": "none",  # the service has no WebSocket routes
         "timeout_keep_alive": settings.keep_alive_timeout,
-        # The connection's own bound on the request head; the app answers 431 below it.
-        "h11_max_incomplete_event_size": settings.max_header_bytes + 8192,
     }

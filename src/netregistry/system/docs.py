@@ -9,7 +9,7 @@ browsers may cache it for a year and an upgrade of the package is a new URL.
 
 Each page has a Content-Security-Policy that admits the service's own origin and the
 page's inline script by hash, nothing else. Every other response carries
-``kit.middleware.API_POLICY``, which admits nothing.
+``kit.edge.API_POLICY``, which admits nothing.
 """
 
 from __future__ import annotations
