@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -25,6 +26,11 @@ from netregistry.config import Settings
 from netregistry.embedded import EmbeddedPostgres
 
 log = logging.getLogger(__name__)
+
+# Word similarity above which a name counts as a match for a search (`<%`, answered by
+# the trigram index): "surabya" ~ "surabaya". Set on every connection, so a search needs
+# no transaction to set it in.
+SEARCH_THRESHOLD = 0.45
 
 
 def create_engine(url: str, settings: Settings) -> AsyncEngine:
@@ -42,6 +48,7 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
                 "application_name": "netregistry",
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "lock_timeout": "10000",
+                "pg_trgm.word_similarity_threshold": str(SEARCH_THRESHOLD),
             },
         },
     )
@@ -75,6 +82,15 @@ async def open_database(settings: Settings) -> AsyncIterator[AsyncEngine]:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+async def read_connection(session: AsyncSession) -> AsyncConnection:
+    """The connection for a read that is one statement: outside any transaction
+    (autocommit: no BEGIN, no COMMIT; the statement is its own snapshot) when the session
+    has none yet, else the session's own transaction, whose writes it must see."""
+    if session.in_transaction():
+        return await session.connection()
+    return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 class UnitOfWork:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from typing import Annotated, Any
 
+import orjson
 from fastapi import Header, Request, Response
 from pydantic import BaseModel
 
@@ -39,7 +41,19 @@ def represent(
     headers: Mapping[str, str] | None = None,
 ) -> Response:
     """Serialise ``body`` with its ETag; answer 304 when the client already has it."""
-    content = body.model_dump_json().encode()
+    return represent_bytes(
+        request, body.model_dump_json().encode(), status_code=status_code, headers=headers
+    )
+
+
+def represent_bytes(
+    request: Request,
+    content: bytes,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Like :func:`represent`, for a representation already written as JSON bytes."""
     etag = etag_of_bytes(content)
     response_headers = {"ETag": etag, **(headers or {})}
     if request.method in ("GET", "HEAD"):
@@ -56,11 +70,33 @@ def created(request: Request, body: BaseModel, location: str) -> Response:
 
 def represent_page(request: Request, page: Page[Any]) -> Response:
     """A list page, with a ``Link: rel="next"`` header when there is more."""
-    headers = {}
-    if page.next_cursor is not None:
-        next_url = request.url.include_query_params(cursor=page.next_cursor)
-        headers["Link"] = f'<{next_url}>; rel="next"'
-    return represent(request, page, headers=headers)
+    return represent(request, page, headers=_next_link(request, page.next_cursor))
+
+
+def represent_page_bytes(request: Request, content: bytes, next_cursor: str | None) -> Response:
+    """Like :func:`represent_page`, for a page already written as JSON bytes."""
+    return represent_bytes(request, content, headers=_next_link(request, next_cursor))
+
+
+def _next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
+    if next_cursor is None:
+        return {}
+    next_url = request.url.include_query_params(cursor=next_cursor)
+    return {"Link": f'<{next_url}>; rel="next"'}
+
+
+def json_bytes(value: Any) -> bytes:
+    """Plain values (dicts in field order, lists, strings, numbers, UUIDs, UTC
+    timestamps) as the bytes ``model_dump_json`` writes for them: compact, UTF-8,
+    timestamps in UTC with ``Z`` (tests/kit/test_cold_path.py holds the two equal)."""
+    return orjson.dumps(value, default=_uuid_text, option=orjson.OPT_UTC_Z)
+
+
+def _uuid_text(value: Any) -> str:
+    # asyncpg's UUID subclasses uuid.UUID; orjson only knows uuid.UUID itself.
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 def no_content() -> Response:

@@ -17,7 +17,8 @@ from netregistry.kit.http import (
     no_content,
     problems,
     represent,
-    represent_page,
+    represent_bytes,
+    represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
 from netregistry.kit.schemas import ReadSchema, WriteSchema
@@ -84,7 +85,7 @@ def _member_router(
             Query(max_length=63, description="Only members of this network on `as_of`."),
         ] = None,
     ) -> Response:
-        items, next_cursor = await service.list_page(
+        body, next_cursor = await service.list_page_bytes(
             page,
             country=country.upper() if country else None,
             wikidata=wikidata,
@@ -92,7 +93,7 @@ def _member_router(
             as_of=as_of,
             q=q,
         )
-        return represent_page(request, Page(items=items, next_cursor=next_cursor))
+        return represent_page_bytes(request, body, next_cursor)
 
     @router.post(
         "",
@@ -122,7 +123,7 @@ def _member_router(
         description=f"One {noun} by id.",
     )
     async def get_member(request: Request, service: Service, member_id: MemberId) -> Response:
-        return represent(request, await service.get(member_id))
+        return represent_bytes(request, await service.get_bytes(member_id))
 
     @router.patch(
         "/{member_id}",

@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Float,
-    ScalarSelect,
+    Select,
     Text,
     and_,
     any_,
@@ -20,29 +21,55 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from netregistry.kit.pagination import PageRequest, fetch_page
+from netregistry.db import read_connection
+from netregistry.kit.pagination import (
+    Column,
+    PageRequest,
+    RowPage,
+    fetch_row_page,
+    json_object,
+    json_value,
+)
 from netregistry.models import Member, Membership, Network, Tenure
 
-# Word similarity above which a name counts as a match for `q` ("surabya" ~ "surabaya").
-SEARCH_THRESHOLD = 0.45
+
+def search_key(q: str) -> ColumnElement[str]:
+    """`q` folded the way the search text is: lower case, accents removed.
+
+    An expression, not a subquery: PostgreSQL then gives it to the trigram index as the
+    value searched for (a subquery's value is unknown when planning: a sequential scan).
+    """
+    return _folded(literal(q, Text))
 
 
-def search_key(q: str) -> ScalarSelect[str]:
-    """`q` folded the way the search text is: lower case, accents removed."""
-    return select(func.lower(func.unaccent(q))).scalar_subquery()
-
-
-async def name_matches(session: AsyncSession, q: str) -> ColumnElement[bool]:
+def name_matches(q: str, member: type[Member] = Member) -> ColumnElement[bool]:
     """A condition: the member's name or an alternative name resembles ``q``.
 
-    The trigram index answers ``<%``; its threshold is set for this transaction only.
+    The trigram index answers ``<%``, with the threshold every connection sets
+    (:data:`netregistry.db.SEARCH_THRESHOLD`).
     """
-    await session.execute(
-        select(func.set_config("pg_trgm.word_similarity_threshold", str(SEARCH_THRESHOLD), True))
+    return search_key(q).op("<%")(member.search_text)
+
+
+def matching_ids(q: str) -> Select[uuid.UUID]:
+    """The ids of the members whose names resemble ``q``: a bitmap scan of the trigram
+    index, whatever order the outer statement reads members in."""
+    matched = aliased(Member, name="matched")
+    return select(matched.id).where(name_matches(q, matched))
+
+
+def member_summary(member: type[Member] = Member) -> ColumnElement[str]:
+    """A :class:`MemberSummary` as JSON text (see ``kit/pagination.py``)."""
+    return json_object(
+        {
+            "id": json_value(member.id),
+            "kind": json_value(member.kind),
+            "name": json_value(member.name),
+            "country_code": json_value(member.country_code),
+        }
     )
-    return search_key(q).op("<%")(Member.search_text)
 
 
 class MemberRepository:
@@ -74,23 +101,38 @@ class MemberRepository:
         )
         return member
 
-    async def list_page(
+    async def read_one(
+        self, member_id: uuid.UUID, kind: str, fields: Sequence[str]
+    ) -> dict[str, Any] | None:
+        """The member's ``fields`` (column names) as a dict, or None: one statement."""
+        statement = select(*_columns(fields)).where(Member.id == member_id, Member.kind == kind)
+        connection = await read_connection(self.session)
+        row = (await connection.execute(statement)).first()
+        return None if row is None else dict(zip(fields, row, strict=True))
+
+    async def read_page(
         self,
         page: PageRequest,
+        fields: Sequence[str],
         *,
         kind: str,
         country: str | None,
         wikidata: str | None,
-        network_id: uuid.UUID | None,
+        network: str | None,
         as_of: date,
         q: str | None,
-    ) -> tuple[Sequence[Member], str | None]:
-        statement = select(Member).where(Member.kind == kind)
+    ) -> RowPage:
+        """A page of members as dicts of ``fields``, in one statement: by name, or by
+        how well the name matches ``q``. With ``network``, only its members on
+        ``as_of``; the anchor is then the network's id (None: no such network)."""
+        statement = select(*_columns(fields)).where(Member.kind == kind)
         if country is not None:
             statement = statement.where(Member.country_code == country)
         if wikidata is not None:
             statement = statement.where(Member.wikidata == wikidata)
-        if network_id is not None:
+        network_id = None
+        if network is not None:
+            network_id = select(Network.id).where(Network.slug == network).scalar_subquery()
             statement = statement.where(
                 select(Membership.id)
                 .where(
@@ -100,28 +142,21 @@ class MemberRepository:
                 )
                 .exists()
             )
+        order_by: list[Column]
         if q is None:
-            return await fetch_page(
-                self.session,
-                statement,
-                order_by=[Member.name, Member.id],
-                page=page,
-                key=lambda member: [member.name, member.id],
-            )
-        # Ranked by similarity, best first; ties by name.
-        distance = (1 - func.word_similarity(search_key(q), Member.search_text, type_=Float)).label(
-            "distance"
+            order_by = [Member.name, Member.id]
+        else:
+            # Ranked by similarity, best first; ties by name. The trigram index finds the
+            # matches; only they are ranked.
+            distance = (
+                1 - func.word_similarity(search_key(q), Member.search_text, type_=Float)
+            ).label("distance")
+            statement = statement.add_columns(distance).where(Member.id.in_(matching_ids(q)))
+            order_by = [distance, Member.name, Member.id]
+        connection = await read_connection(self.session)
+        return await fetch_row_page(
+            connection, statement, fields, order_by=order_by, page=page, anchor=network_id
         )
-        statement = statement.add_columns(distance).where(await name_matches(self.session, q))
-        rows, cursor = await fetch_page(
-            self.session,
-            statement,
-            order_by=[distance, Member.name, Member.id],
-            page=page,
-            key=lambda row: [row[1], row[0].name, row[0].id],
-            rows=True,
-        )
-        return [row[0] for row in rows], cursor
 
     def add(self, member: Member) -> None:
         self.session.add(member)
@@ -211,6 +246,11 @@ class MemberRepository:
             .order_by(requested.c.position, Member.name, Member.id)
         )
         return [(int(position) - 1, member, bool(on_name)) for position, member, on_name in rows]
+
+
+def _columns(fields: Sequence[str]) -> list[InstrumentedAttribute[Any]]:
+    columns: list[InstrumentedAttribute[Any]] = [getattr(Member, field) for field in fields]
+    return columns
 
 
 def _folded(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:

@@ -10,16 +10,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, NotFound
+from netregistry.errors import Conflict, InvalidCursor, NotFound
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
+from netregistry.kit.http import json_bytes
 from netregistry.kit.pagination import PageRequest
 from netregistry.kit.schemas import WriteSchema
 from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import CityRead, MemberSummary, OrganizationRead
 from netregistry.memberships.service import MembershipService
 from netregistry.models import Member
-from netregistry.networks.service import NetworkService
+from netregistry.networks.service import NetworkService, network_not_found
 from netregistry.tenures.schemas import MemberHistory
 from netregistry.tenures.service import TenureService
 
@@ -48,6 +49,44 @@ class MemberService(Generic[ReadT]):
     async def get(self, member_id: uuid.UUID) -> ReadT:
         return self.read.model_validate(await self._get(member_id))
 
+    async def get_bytes(self, member_id: uuid.UUID) -> bytes:
+        """The member's representation (``ReadT``) as JSON, serialised from its row."""
+        row = await self.repository.read_one(member_id, self.kind, list(self.read.model_fields))
+        if row is None:
+            raise NotFound(f"No {self.kind} with id {member_id}.")
+        return json_bytes(row)
+
+    async def list_page_bytes(
+        self,
+        page: PageRequest,
+        *,
+        country: str | None,
+        wikidata: str | None,
+        network: str | None,
+        as_of: date,
+        q: str | None,
+    ) -> tuple[bytes, str | None]:
+        """A page of ``Page[ReadT]`` as JSON, serialised from its rows, and its cursor."""
+        try:
+            found = await self.repository.read_page(
+                page,
+                list(self.read.model_fields),
+                kind=self.kind,
+                country=country,
+                wikidata=wikidata,
+                network=network,
+                as_of=as_of,
+                q=q,
+            )
+        except InvalidCursor:
+            if network is not None:
+                await self.networks.get(network)  # an unknown network is a 404 first
+            raise
+        if network is not None and found.anchor is None:
+            raise network_not_found(network)
+        body = json_bytes({"items": found.items, "next_cursor": found.next_cursor})
+        return body, found.next_cursor
+
     async def _get(self, member_id: uuid.UUID, *, for_update: bool = False) -> Member:
         member = (
             await self.repository.get_for_update(member_id, self.kind)
@@ -57,28 +96,6 @@ class MemberService(Generic[ReadT]):
         if member is None:
             raise NotFound(f"No {self.kind} with id {member_id}.")
         return member
-
-    async def list_page(
-        self,
-        page: PageRequest,
-        *,
-        country: str | None,
-        wikidata: str | None,
-        network: str | None,
-        as_of: date,
-        q: str | None,
-    ) -> tuple[list[ReadT], str | None]:
-        network_id = (await self.networks.get(network)).id if network is not None else None
-        members, cursor = await self.repository.list_page(
-            page,
-            kind=self.kind,
-            country=country,
-            wikidata=wikidata,
-            network_id=network_id,
-            as_of=as_of,
-            q=q,
-        )
-        return [self.read.model_validate(member) for member in members], cursor
 
     async def create(self, data: WriteSchema) -> ReadT:
         values = data.values()

@@ -18,6 +18,7 @@ from netregistry.kit.http import (
     problems,
     represent,
     represent_page,
+    represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
 from netregistry.memberships.csv_import import MAX_ROWS, ImportQueue, MembershipImporter
@@ -84,7 +85,7 @@ async def list_network_members(
 ) -> Response:
     """The memberships in force on `as_of` (default today), by member name, with the roles
     each member holds that day."""
-    rows, next_cursor = await service.members_on(
+    found = await service.members_on(
         slug,
         as_of,
         page,
@@ -94,7 +95,7 @@ async def list_network_members(
         role=role,
         q=q,
     )
-    return represent_page(request, Page(items=rows, next_cursor=next_cursor))
+    return represent_page_bytes(request, found.body(), found.next_cursor)
 
 
 @router.get(

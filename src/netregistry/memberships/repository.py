@@ -3,17 +3,26 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, literal_column, select, text
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.engine import Row
+from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
+from netregistry.db import read_connection
 from netregistry.kit.dates import PartialDate
-from netregistry.kit.pagination import PageRequest, fetch_page
-from netregistry.members.repository import name_matches
-from netregistry.models import Member, Membership, Role, Tenure
+from netregistry.kit.pagination import (
+    JsonPage,
+    PageRequest,
+    fetch_json_page,
+    fetch_page,
+    json_array,
+    json_object,
+    json_page_rows,
+    json_value,
+)
+from netregistry.members.repository import matching_ids, member_summary
+from netregistry.models import Member, Membership, Network, Role, Tenure
 
 
 class MembershipRepository:
@@ -101,7 +110,7 @@ class MembershipRepository:
 
     async def members_on(
         self,
-        network_id: uuid.UUID,
+        slug: str,
         as_of: date,
         page: PageRequest,
         *,
@@ -110,80 +119,175 @@ class MembershipRepository:
         kind: str | None,
         role: str | None,
         q: str | None,
-    ) -> tuple[list[Row[tuple[object, ...]]], str | None]:
-        """The memberships in force on ``as_of``, with the roles held that day: one query."""
-        roles = (
-            select(
-                func.coalesce(
-                    func.json_agg(
-                        aggregate_order_by(
-                            func.json_build_object(
-                                "role",
-                                Role.slug,
-                                "tenure_id",
-                                Tenure.id,
-                                "start_date",
-                                Tenure.start_date,
-                                "end_date",
-                                Tenure.end_date,
-                            ),
-                            Role.slug,
-                        )
-                    ),
-                    text("'[]'::json"),
-                )
+    ) -> JsonPage:
+        """The memberships of the network ``slug`` in force on ``as_of``, by member name,
+        with the roles held that day, as JSON written by PostgreSQL: one statement.
+
+        The anchor is the network's id (None: no such network). Two plans, of which
+        PostgreSQL runs one: a network with many members (unfiltered, or by category)
+        is walked in name order through ``ix_members_name_id``, probing each member's
+        membership, so a page costs the same at any depth; the others (smaller
+        networks, and filters that keep few members) fetch the memberships in force
+        through ``ix_memberships_network_period`` and sort them.
+        """
+        order_by = [Member.name, Member.id]
+        after = page.after(order_by)
+        network_id = select(Network.id).where(Network.slug == slug).scalar_subquery()
+        size = select(_walks_in_name_order(network_id).label("walk")).cte("size")
+        walk = select(size.c.walk).scalar_subquery()
+
+        def probed_membership(member: type[Member]) -> type[Membership]:
+            """The member's membership in force, probed per member (a nested loop)."""
+            probe = select(Membership).where(
+                Membership.network_id == network_id,
+                Membership.member_id == member.id,
+                Membership.period.contains(as_of),
             )
-            .select_from(Tenure)
-            .join(Role, Role.id == Tenure.role_id)
-            .where(
-                Tenure.network_id == Membership.network_id,
-                Tenure.member_id == Membership.member_id,
-                Tenure.period.contains(as_of),
-            )
-            .correlate(Membership)
-            .scalar_subquery()
-        )
-        statement = (
-            select(
-                Membership.id.label("membership_id"),
-                Membership.category,
-                Membership.start_date,
-                Membership.end_date,
-                Member.id.label("member_id"),
-                Member.kind,
-                Member.name,
-                Member.country_code,
-                roles.label("roles"),
-            )
-            .join(Member, Member.id == Membership.member_id)
-            .where(Membership.network_id == network_id, Membership.period.contains(as_of))
-        )
-        if category is not None:
-            statement = statement.where(Membership.category == category)
-        if country is not None:
-            statement = statement.where(Member.country_code == country)
-        if kind is not None:
-            statement = statement.where(Member.kind == kind)
-        if role is not None:
-            statement = statement.where(
-                select(literal_column("1"))
-                .select_from(Tenure)
-                .join(Role, Role.id == Tenure.role_id)
-                .where(
-                    Tenure.network_id == Membership.network_id,
-                    Tenure.member_id == Membership.member_id,
-                    Role.slug == role,
-                    Tenure.period.contains(as_of),
-                )
-                .exists()
-            )
+            if category is not None:
+                probe = probe.where(Membership.category == category)
+            # One membership is in force; LIMIT 1 keeps the probe below the member scan.
+            return aliased(Membership, probe.limit(1).lateral("membership"))
+
+        pages = []
         if q is not None:
-            statement = statement.where(await name_matches(self.session, q))
-        return await fetch_page(
-            self.session,
-            statement,
-            order_by=[Member.name, Member.id],
-            page=page,
-            key=lambda row: [row.name, row.member_id],
-            rows=True,
+            # The trigram index finds the matching members (a bitmap scan, materialized so
+            # that no plan walks all members instead); each probes its membership.
+            matches = matching_ids(q).cte("matches").prefix_with("MATERIALIZED")
+            member = aliased(
+                Member,
+                select(Member)
+                .where(Member.id == matches.c.id, *self._member_filters(country, kind))
+                .limit(1)
+                .lateral("member"),
+            )
+            matched = probed_membership(member)
+            statement = select(matches.c.id).join(member, true()).join(matched, true())
+            if role is not None:
+                statement = statement.where(_holds(matched, role, as_of))
+            pages.append(
+                json_page_rows(
+                    statement,
+                    document=_member_row(matched, member, as_of),
+                    order_by=[member.name, member.id],
+                    page=page,
+                    after=after,
+                )
+            )
+        else:
+            if country is None and kind is None and role is None:
+                walked = probed_membership(Member)
+                pages.append(
+                    json_page_rows(
+                        select(Member.id).join(walked, true()).where(walk),
+                        document=_member_row(walked, Member, as_of),
+                        order_by=order_by,
+                        page=page,
+                        after=after,
+                    )
+                )
+            # The memberships in force (GiST index), each probing its member by key.
+            member = aliased(
+                Member,
+                select(Member)
+                .where(Member.id == Membership.member_id, *self._member_filters(country, kind))
+                .limit(1)
+                .lateral("member"),
+            )
+            statement = (
+                select(Membership.id)
+                .join(member, true())
+                .where(Membership.network_id == network_id, Membership.period.contains(as_of))
+            )
+            if category is not None:
+                statement = statement.where(Membership.category == category)
+            if role is not None:
+                statement = statement.where(_holds(Membership, role, as_of))
+            if pages:
+                statement = statement.where(~walk)
+            pages.append(
+                json_page_rows(
+                    statement,
+                    document=_member_row(Membership, member, as_of),
+                    order_by=[member.name, member.id],
+                    page=page,
+                    after=after,
+                )
+            )
+        connection = await read_connection(self.session)
+        return await fetch_json_page(
+            connection, pages, order_by=order_by, page=page, anchor=network_id
         )
+
+    @staticmethod
+    def _member_filters(country: str | None, kind: str | None) -> list[ColumnElement[bool]]:
+        conditions = []
+        if country is not None:
+            conditions.append(Member.country_code == country)
+        if kind is not None:
+            conditions.append(Member.kind == kind)
+        return conditions
+
+
+def _holds(membership: type[Membership], role: str, as_of: date) -> ColumnElement[bool]:
+    """The member holds ``role`` of the membership's network on ``as_of``."""
+    return (
+        select(literal_column("1"))
+        .select_from(Tenure)
+        .join(Role, Role.id == Tenure.role_id)
+        .where(
+            Tenure.network_id == membership.network_id,
+            Tenure.member_id == membership.member_id,
+            Role.slug == role,
+            Tenure.period.contains(as_of),
+        )
+        .exists()
+    )
+
+
+# A network with at least this many memberships is walked in members' name order.
+WALK_FROM = 2000
+
+
+def _walks_in_name_order(network_id: ScalarSelect[uuid.UUID]) -> ColumnElement[bool]:
+    """True for a network of at least :data:`WALK_FROM` memberships: evaluated once per
+    statement, reading at most that many index entries."""
+    some: Select[Any] = (
+        select(literal_column("1")).where(Membership.network_id == network_id).limit(WALK_FROM)
+    )
+    return select(func.count()).select_from(some.subquery()).scalar_subquery() >= WALK_FROM
+
+
+def _member_row(
+    membership: type[Membership], member: type[Member], as_of: date
+) -> ColumnElement[str]:
+    """A :class:`MemberListRow` as JSON text, for a membership joined with its member."""
+    role = json_object(
+        {
+            "role": json_value(Role.slug),
+            "tenure_id": json_value(Tenure.id),
+            "start_date": json_value(Tenure.start_date),
+            "end_date": json_value(Tenure.end_date),
+        }
+    )
+    roles = (
+        select(json_array(role, Role.slug))
+        .select_from(Tenure)
+        .join(Role, Role.id == Tenure.role_id)
+        .where(
+            Tenure.network_id == membership.network_id,
+            Tenure.member_id == membership.member_id,
+            Tenure.period.contains(as_of),
+        )
+        .correlate(membership)
+        .scalar_subquery()
+    )
+    return json_object(
+        {
+            "membership_id": json_value(membership.id),
+            "member": member_summary(member),
+            "category": json_value(membership.category),
+            "start_date": json_value(membership.start_date),
+            "end_date": json_value(membership.end_date),
+            "roles": roles,
+        }
+    )

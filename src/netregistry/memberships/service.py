@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import (
     Conflict,
+    InvalidCursor,
     NotFound,
     ValidationFailed,
     invalid,
@@ -22,17 +22,16 @@ from netregistry.errors import (
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, validate_period
 from netregistry.kit.etag import require_match
-from netregistry.kit.pagination import PageRequest
+from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.members.repository import MemberRepository
 from netregistry.memberships.repository import MembershipRepository
 from netregistry.memberships.schemas import (
-    MemberListRow,
     MembershipCreate,
     MembershipRead,
     MembershipUpdate,
 )
 from netregistry.models import Membership, Network
-from netregistry.networks.service import NetworkService
+from netregistry.networks.service import NetworkService, network_not_found
 from netregistry.tenures import rules
 
 RESOURCE = "membership"
@@ -77,12 +76,18 @@ class MembershipService:
         kind: str | None,
         role: str | None,
         q: str | None,
-    ) -> tuple[list[MemberListRow], str | None]:
-        network = await self.networks.get(slug)
-        rows, cursor = await self.repository.members_on(
-            network.id, as_of, page, category=category, country=country, kind=kind, role=role, q=q
-        )
-        return [_member_list_row(row) for row in rows], cursor
+    ) -> JsonPage:
+        """A page of ``Page[MemberListRow]``, written by PostgreSQL."""
+        try:
+            found = await self.repository.members_on(
+                slug, as_of, page, category=category, country=country, kind=kind, role=role, q=q
+            )
+        except InvalidCursor:
+            await self.networks.get(slug)  # an unknown network is a 404 first
+            raise
+        if found.anchor is None:
+            raise network_not_found(slug)
+        return found
 
     async def create(self, slug: str, data: MembershipCreate) -> MembershipRead:
         network = await self._locked_network(slug)
@@ -219,21 +224,3 @@ def _check_category(network: Network, category: str) -> None:
             f"{category!r} is not a category of {network.slug}; "
             f"use one of {', '.join(network.membership_categories)}",
         )
-
-
-def _member_list_row(row: Row[tuple[object, ...]]) -> MemberListRow:
-    return MemberListRow.model_validate(
-        {
-            "membership_id": row.membership_id,
-            "member": {
-                "id": row.member_id,
-                "kind": row.kind,
-                "name": row.name,
-                "country_code": row.country_code,
-            },
-            "category": row.category,
-            "start_date": row.start_date,
-            "end_date": row.end_date,
-            "roles": row.roles,
-        }
-    )

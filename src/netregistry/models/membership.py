@@ -39,6 +39,8 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
             using="gist",
         ),
         Index("ix_memberships_network_period", "network_id", "period", postgresql_using="gist"),
+        # The member list's probe of each member's membership, and counts per network.
+        Index(None, "network_id", "member_id"),
         Index(None, "member_id"),
     )
 

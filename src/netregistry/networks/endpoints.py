@@ -13,6 +13,7 @@ from netregistry.kit.http import (
     no_content,
     problems,
     represent,
+    represent_bytes,
     represent_page,
 )
 from netregistry.kit.pagination import Page
@@ -86,7 +87,7 @@ async def get_network_stats(
 ) -> Response:
     """On `as_of` (default today): members per category and per kind, distinct countries,
     and the holders of every role."""
-    return represent(request, await service.stats(slug, as_of))
+    return represent_bytes(request, await service.stats(slug, as_of))
 
 
 @router.patch(

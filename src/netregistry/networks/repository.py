@@ -1,15 +1,24 @@
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
 
-from sqlalchemy import Select, func, select, text
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import ScalarSelect, Select, String, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.kit.pagination import PageRequest, fetch_page
+from netregistry.db import read_connection
+from netregistry.kit.pagination import (
+    PageRequest,
+    fetch_page,
+    json_array,
+    json_object,
+    json_object_of,
+    json_value,
+    sql_text,
+)
+from netregistry.members.repository import member_summary
 from netregistry.models import Member, Membership, Network, Role, Tenure
 
 
@@ -46,70 +55,87 @@ class NetworkRepository:
     async def delete(self, network: Network) -> None:
         await self.session.delete(network)
 
-    async def stats(self, network_id: uuid.UUID, as_of: date) -> dict[str, Any]:
-        """Counts of the memberships in force on ``as_of`` and the role holders: one query."""
+    async def stats(self, slug: str, as_of: date) -> tuple[uuid.UUID | None, str]:
+        """The network's :class:`NetworkStats` on ``as_of`` as JSON written by PostgreSQL,
+        in one statement, with the network's id (None: no such network)."""
+        network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
+        network_id = network.with_only_columns(Network.id).scalar_subquery()
         current = (
             select(Membership.category, Member.kind, Member.country_code)
             .join(Member, Member.id == Membership.member_id)
             .where(Membership.network_id == network_id, Membership.period.contains(as_of))
             .cte("current")
         )
-
-        def counts(column: Any) -> Any:
-            grouped = (
-                select(column.label("key"), func.count().label("n")).group_by(column).subquery()
+        per_category = (
+            select(current.c.category, func.count().label("n"))
+            .group_by(current.c.category)
+            .subquery("per_category")
+        )
+        categories = (
+            func.unnest(network.with_only_columns(Network.membership_categories).scalar_subquery())
+            .table_valued("category", with_ordinality="position")
+            .render_derived()
+        )
+        # Every category of the network in its order, 0 included (then any other).
+        by_category = (
+            select(
+                json_object_of(
+                    json_value(func.coalesce(categories.c.category, per_category.c.category)),
+                    json_value(func.coalesce(per_category.c.n, 0)),
+                    categories.c.position.nulls_last(),
+                    per_category.c.category,
+                )
             )
-            return select(
-                func.coalesce(func.json_object_agg(grouped.c.key, grouped.c.n), text("'{}'::json"))
+            .select_from(
+                categories.join(
+                    per_category,
+                    per_category.c.category == categories.c.category,
+                    full=True,
+                )
+            )
+            .scalar_subquery()
+        )
+
+        def count_of(kind: str) -> ScalarSelect[int]:
+            return (
+                select(func.count()).where(current.c.kind == kind).select_from(current)
             ).scalar_subquery()
 
         holders = (
             select(
-                Role.slug.label("role"),
-                func.coalesce(
-                    func.json_agg(
-                        aggregate_order_by(
-                            func.json_build_object(
-                                "id",
-                                Member.id,
-                                "kind",
-                                Member.kind,
-                                "name",
-                                Member.name,
-                                "country_code",
-                                Member.country_code,
-                            ),
-                            Member.name,
-                        )
-                    ).filter(Member.id.is_not(None)),
-                    text("'[]'::json"),
-                ).label("holders"),
+                json_array(member_summary(), Member.name, Member.id).label("holders"),
             )
-            .select_from(Role)
-            .outerjoin(Tenure, (Tenure.role_id == Role.id) & Tenure.period.contains(as_of))
-            .outerjoin(Member, Member.id == Tenure.member_id)
-            .where(Role.network_id == network_id)
-            .group_by(Role.slug)
-            .subquery()
+            .select_from(Tenure)
+            .join(Member, Member.id == Tenure.member_id)
+            .where(Tenure.role_id == Role.id, Tenure.period.contains(as_of))
+            .correlate(Role)
+            .scalar_subquery()
         )
-        row = (
-            await self.session.execute(
-                select(
-                    select(func.count()).select_from(current).scalar_subquery().label("total"),
-                    counts(current.c.category).label("by_category"),
-                    counts(current.c.kind).label("by_kind"),
-                    select(func.count(func.distinct(current.c.country_code)))
-                    .scalar_subquery()
-                    .label("countries"),
-                    select(
-                        func.coalesce(
-                            func.json_object_agg(holders.c.role, holders.c.holders),
-                            text("'{}'::json"),
-                        )
-                    )
-                    .scalar_subquery()
-                    .label("role_holders"),
-                )
-            )
-        ).one()
-        return dict(row._mapping)
+        role_holders = (
+            select(json_object_of(json_value(Role.slug), holders, Role.slug))
+            .where(Role.network_id == network_id)
+            .scalar_subquery()
+        )
+        document = json_object(
+            {
+                "network": json_value(literal(slug, String)),
+                "as_of": sql_text(json.dumps(as_of.isoformat())),
+                "members_total": json_value(
+                    select(func.count()).select_from(current).scalar_subquery()
+                ),
+                "by_category": by_category,
+                "by_kind": json_object(
+                    {
+                        "city": json_value(count_of("city")),
+                        "organization": json_value(count_of("organization")),
+                    }
+                ),
+                "countries": json_value(
+                    select(func.count(func.distinct(current.c.country_code))).scalar_subquery()
+                ),
+                "role_holders": role_holders,
+            }
+        )
+        connection = await read_connection(self.session)
+        row = (await connection.execute(select(network_id, document))).one()
+        return row[0], row[1]

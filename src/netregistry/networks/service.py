@@ -16,11 +16,15 @@ from netregistry.kit.pagination import PageRequest
 from netregistry.memberships.repository import MembershipRepository
 from netregistry.models import Network
 from netregistry.networks.repository import NetworkRepository
-from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkStats, NetworkUpdate
+from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkUpdate
 from netregistry.roles.repository import RoleRepository
 from netregistry.tenures import rules
 
 RESOURCE = "network"
+
+
+def network_not_found(slug: str) -> NotFound:
+    return NotFound(f"No network with slug {slug!r}.")
 
 
 class NetworkService:
@@ -35,22 +39,15 @@ class NetworkService:
     async def get(self, slug: str, *, for_update: bool = False) -> Network:
         network = await self.repository.get_by_slug(slug, for_update=for_update)
         if network is None:
-            raise NotFound(f"No network with slug {slug!r}.")
+            raise network_not_found(slug)
         return network
 
-    async def stats(self, slug: str, as_of: date) -> NetworkStats:
-        network = await self.get(slug)
-        figures = await self.repository.stats(network.id, as_of)
-        by_category = dict.fromkeys(network.membership_categories, 0) | figures["by_category"]
-        return NetworkStats(
-            network=slug,
-            as_of=as_of,
-            members_total=figures["total"],
-            by_category=by_category,
-            by_kind={"city": 0, "organization": 0} | figures["by_kind"],
-            countries=figures["countries"],
-            role_holders=figures["role_holders"],
-        )
+    async def stats(self, slug: str, as_of: date) -> bytes:
+        """The network's :class:`NetworkStats` on ``as_of``, written by PostgreSQL."""
+        network_id, document = await self.repository.stats(slug, as_of)
+        if network_id is None:
+            raise network_not_found(slug)
+        return document.encode()
 
     async def create(self, data: NetworkCreate) -> NetworkRead:
         network = Network(**data.values())

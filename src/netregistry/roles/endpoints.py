@@ -14,6 +14,7 @@ from netregistry.kit.http import (
     problems,
     represent,
     represent_page,
+    represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
 from netregistry.networks.endpoints import SlugPath
@@ -126,8 +127,8 @@ async def list_role_holders(
     page: PageDep,
 ) -> Response:
     """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
-    items, next_cursor = await tenures.holders(slug, role, as_of, page)
-    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+    found = await tenures.holders(slug, role, as_of, page)
+    return represent_page_bytes(request, found.body(), found.next_cursor)
 
 
 @router.post(

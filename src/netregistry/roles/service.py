@@ -21,6 +21,10 @@ from netregistry.tenures import rules
 RESOURCE = "role"
 
 
+def role_not_found(slug: str, role_slug: str) -> NotFound:
+    return NotFound(f"{slug} has no role {role_slug!r}.")
+
+
 class RoleService:
     def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
         self.session = session
@@ -40,7 +44,7 @@ class RoleService:
     async def find(self, network: Network, role_slug: str, *, for_update: bool = False) -> Role:
         role = await self.repository.get(network.id, role_slug, for_update=for_update)
         if role is None:
-            raise NotFound(f"{network.slug} has no role {role_slug!r}.")
+            raise role_not_found(network.slug, role_slug)
         return role
 
     async def create(self, slug: str, data: RoleCreate) -> RoleRead:

@@ -8,9 +8,19 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
+from netregistry.db import read_connection
 from netregistry.kit.dates import PartialDate
-from netregistry.kit.pagination import PageRequest, fetch_page
-from netregistry.models import Member, Role, Tenure
+from netregistry.kit.pagination import (
+    JsonPage,
+    PageRequest,
+    fetch_json_page,
+    fetch_page,
+    json_object,
+    json_page_rows,
+    json_value,
+)
+from netregistry.members.repository import member_summary
+from netregistry.models import Member, Network, Role, Tenure
 
 
 class TenureRepository:
@@ -111,17 +121,39 @@ class TenureRepository:
         found: Tenure | None = await self.session.scalar(statement.limit(1))
         return found
 
-    async def holders(
-        self, role_id: uuid.UUID, day: date, page: PageRequest
-    ) -> tuple[Sequence[Tenure], str | None]:
-        return await fetch_page(
-            self.session,
-            self._base()
+    async def holders(self, slug: str, role_slug: str, day: date, page: PageRequest) -> JsonPage:
+        """The holders of the role on ``day``, by member name, as JSON written by
+        PostgreSQL (``Page[HolderRow]``): one statement. The anchor counts what is
+        missing: 2 the network, 1 the role, 0 nothing."""
+        order_by = [Member.name, Tenure.id]
+        after = page.after(order_by)
+        network_id = select(Network.id).where(Network.slug == slug).scalar_subquery()
+        role_id = (
+            select(Role.id)
+            .where(Role.network_id == network_id, Role.slug == role_slug)
+            .scalar_subquery()
+        )
+        holding = (
+            select(Tenure.id)
             .join(Member, Member.id == Tenure.member_id)
-            .where(Tenure.role_id == role_id, Tenure.period.contains(day)),
-            order_by=[Member.name, Tenure.id],
+            .where(Tenure.role_id == role_id, Tenure.period.contains(day))
+        )
+        document = json_object(
+            {
+                "tenure_id": json_value(Tenure.id),
+                "member": member_summary(),
+                "start_date": json_value(Tenure.start_date),
+                "end_date": json_value(Tenure.end_date),
+                "representative": json_value(Tenure.representative),
+            }
+        )
+        rows = json_page_rows(holding, document=document, order_by=order_by, page=page, after=after)
+        return await fetch_json_page(
+            await read_connection(self.session),
+            [rows],
+            order_by=order_by,
             page=page,
-            key=lambda tenure: [tenure.member.name, tenure.id],
+            anchor=func.num_nulls(network_id, role_id),
         )
 
     def add(self, tenure: Tenure) -> None:

@@ -11,21 +11,27 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, NotFound, ValidationFailed, invalid, unknown_member
+from netregistry.errors import (
+    Conflict,
+    InvalidCursor,
+    NotFound,
+    ValidationFailed,
+    invalid,
+    unknown_member,
+)
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, validate_period
 from netregistry.kit.etag import require_match
-from netregistry.kit.pagination import PageRequest
+from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.members.repository import MemberRepository
 from netregistry.models import Network, Role, Tenure
-from netregistry.networks.service import NetworkService
-from netregistry.roles.service import RoleService
+from netregistry.networks.service import NetworkService, network_not_found
+from netregistry.roles.service import RoleService, role_not_found
 from netregistry.tenures import rules
 from netregistry.tenures.repository import TenureRepository
 from netregistry.tenures.schemas import (
     HandoverRead,
     HandoverRequest,
-    HolderRow,
     TenureCreate,
     TenureRead,
     TenureUpdate,
@@ -69,13 +75,18 @@ class TenureService:
         network = await self.networks.get(slug)
         return TenureRead.model_validate(await self._get(network, tenure_id))
 
-    async def holders(
-        self, slug: str, role_slug: str, as_of: date, page: PageRequest
-    ) -> tuple[list[HolderRow], str | None]:
-        network = await self.networks.get(slug)
-        role = await self.roles.find(network, role_slug)
-        tenures, cursor = await self.repository.holders(role.id, as_of, page)
-        return [HolderRow.model_validate(tenure) for tenure in tenures], cursor
+    async def holders(self, slug: str, role_slug: str, as_of: date, page: PageRequest) -> JsonPage:
+        """A page of ``Page[HolderRow]``, written by PostgreSQL."""
+        try:
+            found = await self.repository.holders(slug, role_slug, as_of, page)
+        except InvalidCursor:
+            await self.roles.find(await self.networks.get(slug), role_slug)  # 404s first
+            raise
+        if found.anchor == 2:
+            raise network_not_found(slug)
+        if found.anchor == 1:
+            raise role_not_found(slug, role_slug)
+        return found
 
     async def for_member(self, member_id: uuid.UUID) -> Sequence[TenureRead]:
         return [TenureRead.model_validate(t) for t in await self.repository.for_member(member_id)]
