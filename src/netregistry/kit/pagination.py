@@ -21,7 +21,9 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
+    Integer,
     Select,
     Text,
     bindparam,
@@ -151,7 +153,9 @@ async def fetch_page(
 
     Returns ORM objects (the first column), or whole rows with ``rows=True``.
     """
-    statement = _after_cursor(statement, order_by, page.after(order_by), descending)
+    statement = _after_cursor(
+        statement, order_by, _bound_values(order_by, page.after(order_by)), descending
+    )
     ordering = _ordering(order_by, descending)
     statement = statement.order_by(*ordering).limit(page.limit + 1)
     result = await session.execute(statement)
@@ -165,20 +169,53 @@ async def fetch_page(
 def _after_cursor(
     statement: Select[Any],
     order_by: Sequence[Column],
-    after: Sequence[Any] | None,
+    bound: Sequence[ColumnElement[Any]] | None,
     descending: bool,
 ) -> Select[Any]:
-    """``statement`` restricted to the rows after the cursor's key."""
-    if after is None:
+    """``statement`` restricted to the rows after the cursor's key (``bound``: its
+    values or placeholders, one per column of ``order_by``)."""
+    if bound is None:
         return statement
-    bound = tuple_(
-        *[
-            bindparam(None, value, type_=column.type)
-            for value, column in zip(after, order_by, strict=True)
-        ]
-    )
     position = tuple_(*order_by)
-    return statement.where(position < bound if descending else position > bound)
+    key = tuple_(*bound)
+    return statement.where(position < key if descending else position > key)
+
+
+def _bound_values(order_by: Sequence[Column], after: Sequence[Any] | None) -> list[Any] | None:
+    if after is None:
+        return None
+    return [
+        bindparam(None, value, type_=column.type)
+        for value, column in zip(after, order_by, strict=True)
+    ]
+
+
+# Statements built once per shape (the read path's repositories cache them) hold
+# placeholders where a page's values go: the page size, the rows fetched (one more, to
+# know whether there is a next page) and the cursor's key; :func:`page_parameters` gives
+# their values for one request. A statement object reused keeps its cache key, so
+# SQLAlchemy finds its compiled form without walking it again.
+
+
+def _page_limit() -> BindParameter[int]:
+    return bindparam("page_limit", type_=Integer)
+
+
+def _page_fetch() -> BindParameter[int]:
+    return bindparam("page_fetch", type_=Integer)
+
+
+def _after_placeholders(order_by: Sequence[Column]) -> list[BindParameter[Any]]:
+    return [bindparam(f"after_{index}", type_=column.type) for index, column in enumerate(order_by)]
+
+
+def page_parameters(page: PageRequest, after: Sequence[Any] | None) -> dict[str, Any]:
+    """The values of a page statement's placeholders for ``page``, after the key
+    ``after`` (``page.after(...)``; None: the first page)."""
+    values: dict[str, Any] = {"page_limit": page.limit, "page_fetch": page.limit + 1}
+    if after is not None:
+        values.update({f"after_{index}": value for index, value in enumerate(after)})
+    return values
 
 
 def _ordering(order_by: Sequence[Column], descending: bool) -> list[ColumnElement[Any]]:
@@ -254,15 +291,16 @@ def json_page_rows(
     *,
     document: ColumnElement[str],
     order_by: Sequence[Column],
-    page: PageRequest,
-    after: Sequence[Any] | None,
+    after: bool,
     descending: bool = False,
 ) -> Select[Any]:
-    """The rows of one page (``limit + 1`` of them) of ``statement``: the row's JSON text,
-    its position and its sort key. ``statement`` gives the FROM and WHERE clauses."""
+    """The rows of one page (``page_fetch`` of them) of ``statement``: the row's JSON
+    text, its position and its sort key, after the cursor's key when ``after``.
+    ``statement`` gives the FROM and WHERE clauses."""
     ordering = _ordering(order_by, descending)
+    bound = _after_placeholders(order_by) if after else None
     return (
-        _after_cursor(statement, order_by, after, descending)
+        _after_cursor(statement, order_by, bound, descending)
         .with_only_columns(
             document.label("document"),
             func.row_number().over(order_by=ordering).label("position"),
@@ -270,46 +308,56 @@ def json_page_rows(
             maintain_column_froms=True,
         )
         .order_by(*ordering)
-        .limit(page.limit + 1)
+        .limit(_page_fetch())
     )
 
 
-async def fetch_json_page(
-    connection: AsyncConnection,
+def json_page_statement(
     pages: Sequence[Select[Any]],
     *,
-    order_by: Sequence[Column],
-    page: PageRequest,
+    keys: int,
     anchor: ColumnElement[Any] | None = None,
-) -> JsonPage:
-    """One statement: the page's items as JSON text, joined by PostgreSQL, and the key
-    of its last row when there are more.
+) -> Select[Any]:
+    """One statement: a page's items as JSON text, joined by PostgreSQL, and the key
+    (``keys`` columns) of its last row when there are more.
 
     ``pages`` are :func:`json_page_rows` selects of which at most one yields rows (the
     others off by a condition PostgreSQL evaluates once); ``anchor`` is a value read
     along, such as the id of the network the list belongs to (NULL: no such network).
+    Built once per shape; run with :func:`read_json_page`.
     """
     rows = (pages[0].union_all(*pages[1:]) if len(pages) > 1 else pages[0]).subquery("page")
-    keys = range(len(order_by))
     aggregate = select(
         func.string_agg(rows.c.document, aggregate_order_by(sql_text(","), rows.c.position))
-        .filter(rows.c.position <= page.limit)
+        .filter(rows.c.position <= _page_limit())
         .label("items"),
         func.count().label("fetched"),
         *[
             func.array_agg(rows.c[f"key_{index}"])
-            .filter(rows.c.position == page.limit)[1]
+            .filter(rows.c.position == _page_limit())[1]
             .label(f"key_{index}")
-            for index in keys
+            for index in range(keys)
         ],
     ).subquery("aggregate")
-    statement = select(
+    return select(
         (anchor if anchor is not None else literal_column("NULL")).label("anchor"),
         *aggregate.c,
     )
-    row = (await connection.execute(statement)).one()
+
+
+async def read_json_page(
+    connection: AsyncConnection,
+    statement: Select[Any],
+    parameters: dict[str, Any],
+    *,
+    page: PageRequest,
+    keys: int,
+) -> JsonPage:
+    """Run a :func:`json_page_statement` with ``parameters`` (those of
+    :func:`page_parameters` and the statement's own)."""
+    row = (await connection.execute(statement, parameters)).one()
     cursor = (
-        page.next_cursor([row._mapping[f"key_{index}"] for index in keys])
+        page.next_cursor([row[3 + index] for index in range(keys)])
         if row.fetched > page.limit
         else None
     )
@@ -325,40 +373,54 @@ class RowPage:
     next_cursor: str | None
 
 
-async def fetch_row_page(
-    connection: AsyncConnection,
+def row_page_statement(
     statement: Select[Any],
-    fields: Sequence[str],
     *,
     order_by: Sequence[Column],
-    page: PageRequest,
+    after: bool,
     anchor: ColumnElement[Any] | None = None,
-) -> RowPage:
-    """One statement: a page of ``statement``, whose first columns are ``fields``, as
-    dicts; ``anchor`` is a value read along even when the page is empty."""
-    keys = range(len(order_by))
+) -> Select[Any]:
+    """One statement: a page of ``statement`` (``page_fetch`` rows, after the cursor's
+    key when ``after``) with its sort key; ``anchor`` is a value read along even when the
+    page is empty. Built once per shape; run with :func:`read_row_page`."""
+    bound = _after_placeholders(order_by) if after else None
     rows = (
-        _after_cursor(statement, order_by, page.after(order_by), False)
+        _after_cursor(statement, order_by, bound, False)
         .add_columns(*[column.label(f"key_{index}") for index, column in enumerate(order_by)])
         .order_by(*_ordering(order_by, False))
-        .limit(page.limit + 1)
+        .limit(_page_fetch())
     )
-    skip = 0
-    if anchor is not None:
-        paged = rows.add_columns(literal_column("true").label("present")).subquery("page")
-        one = select(literal_column("1").label("one")).subquery("one")
-        rows = select(anchor.label("anchor"), *paged.c).select_from(one.outerjoin(paged, true()))
-        skip = 1
-    found = (await connection.execute(rows)).all()
-    anchor_value = found[0][0] if anchor is not None else None
-    if anchor is not None:
+    if anchor is None:
+        return rows
+    paged = rows.add_columns(literal_column("true").label("present")).subquery("page")
+    one = select(literal_column("1").label("one")).subquery("one")
+    return select(anchor.label("anchor"), *paged.c).select_from(one.outerjoin(paged, true()))
+
+
+async def read_row_page(
+    connection: AsyncConnection,
+    statement: Select[Any],
+    parameters: dict[str, Any],
+    fields: Sequence[str],
+    *,
+    page: PageRequest,
+    keys: int,
+    anchor: bool = False,
+) -> RowPage:
+    """Run a :func:`row_page_statement`, whose first columns (after the anchor) are
+    ``fields``, with ``parameters``: the rows as dicts."""
+    found = (await connection.execute(statement, parameters)).all()
+    anchor_value = found[0][0] if anchor else None
+    if anchor:
         found = [row for row in found if row[-1] is not None]
+    skip = 1 if anchor else 0
+    width = len(fields)
     cursor = None
     if len(found) > page.limit:
         found = found[: page.limit]
-        mapping = found[-1]._mapping
-        cursor = page.next_cursor([mapping[f"key_{index}"] for index in keys])
-    width = len(fields)
+        last = found[-1]
+        key_at = len(last) - keys - (1 if anchor else 0)
+        cursor = page.next_cursor(list(last[key_at : key_at + keys]))
     return RowPage(
         anchor=anchor_value,
         items=[dict(zip(fields, row[skip : skip + width], strict=True)) for row in found],

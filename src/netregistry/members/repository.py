@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date
@@ -7,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Date,
     Float,
     Select,
     Text,
@@ -28,23 +30,25 @@ from netregistry.kit.pagination import (
     Column,
     PageRequest,
     RowPage,
-    fetch_row_page,
     json_object,
     json_value,
+    page_parameters,
+    read_row_page,
+    row_page_statement,
 )
 from netregistry.models import Member, Membership, Network, Tenure
 
 
-def search_key(q: str) -> ColumnElement[str]:
-    """`q` folded the way the search text is: lower case, accents removed.
+def search_key(q: ColumnElement[str]) -> ColumnElement[str]:
+    """`q` (a placeholder) folded the way the search text is: lower case, accents removed.
 
     An expression, not a subquery: PostgreSQL then gives it to the trigram index as the
     value searched for (a subquery's value is unknown when planning: a sequential scan).
     """
-    return _folded(literal(q, Text))
+    return _folded(q)
 
 
-def name_matches(q: str, member: type[Member] = Member) -> ColumnElement[bool]:
+def name_matches(q: ColumnElement[str], member: type[Member] = Member) -> ColumnElement[bool]:
     """A condition: the member's name or an alternative name resembles ``q``.
 
     The trigram index answers ``<%``, with the threshold every connection sets
@@ -53,7 +57,7 @@ def name_matches(q: str, member: type[Member] = Member) -> ColumnElement[bool]:
     return search_key(q).op("<%")(member.search_text)
 
 
-def matching_ids(q: str) -> Select[uuid.UUID]:
+def matching_ids(q: ColumnElement[str]) -> Select[uuid.UUID]:
     """The ids of the members whose names resemble ``q``: a bitmap scan of the trigram
     index, whatever order the outer statement reads members in."""
     matched = aliased(Member, name="matched")
@@ -105,9 +109,9 @@ class MemberRepository:
         self, member_id: uuid.UUID, kind: str, fields: Sequence[str]
     ) -> dict[str, Any] | None:
         """The member's ``fields`` (column names) as a dict, or None: one statement."""
-        statement = select(*_columns(fields)).where(Member.id == member_id, Member.kind == kind)
+        statement = _read_one(tuple(fields))
         connection = await read_connection(self.session)
-        row = (await connection.execute(statement)).first()
+        row = (await connection.execute(statement, {"id": member_id, "kind": kind})).first()
         return None if row is None else dict(zip(fields, row, strict=True))
 
     async def read_page(
@@ -125,37 +129,33 @@ class MemberRepository:
         """A page of members as dicts of ``fields``, in one statement: by name, or by
         how well the name matches ``q``. With ``network``, only its members on
         ``as_of``; the anchor is then the network's id (None: no such network)."""
-        statement = select(*_columns(fields)).where(Member.kind == kind)
-        if country is not None:
-            statement = statement.where(Member.country_code == country)
-        if wikidata is not None:
-            statement = statement.where(Member.wikidata == wikidata)
-        network_id = None
-        if network is not None:
-            network_id = select(Network.id).where(Network.slug == network).scalar_subquery()
-            statement = statement.where(
-                select(Membership.id)
-                .where(
-                    Membership.member_id == Member.id,
-                    Membership.network_id == network_id,
-                    Membership.period.contains(as_of),
-                )
-                .exists()
-            )
-        order_by: list[Column]
-        if q is None:
-            order_by = [Member.name, Member.id]
-        else:
-            # Ranked by similarity, best first; ties by name. The trigram index finds the
-            # matches; only they are ranked.
-            distance = (
-                1 - func.word_similarity(search_key(q), Member.search_text, type_=Float)
-            ).label("distance")
-            statement = statement.add_columns(distance).where(Member.id.in_(matching_ids(q)))
-            order_by = [distance, Member.name, Member.id]
+        order_by = _SEARCH_ORDER if q is not None else _NAME_ORDER
+        after = page.after(order_by)
+        statement = _read_page(
+            tuple(fields),
+            country=country is not None,
+            wikidata=wikidata is not None,
+            network=network is not None,
+            q=q is not None,
+            after=after is not None,
+        )
+        parameters = page_parameters(page, after) | {
+            "kind": kind,
+            "country": country,
+            "wikidata": wikidata,
+            "network": network,
+            "as_of": as_of,
+            "q": q,
+        }
         connection = await read_connection(self.session)
-        return await fetch_row_page(
-            connection, statement, fields, order_by=order_by, page=page, anchor=network_id
+        return await read_row_page(
+            connection,
+            statement,
+            parameters,
+            fields,
+            page=page,
+            keys=len(order_by),
+            anchor=network is not None,
         )
 
     def add(self, member: Member) -> None:
@@ -256,3 +256,57 @@ def _columns(fields: Sequence[str]) -> list[InstrumentedAttribute[Any]]:
 def _folded(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
     """``text`` folded the way names are compared: lower case, accents removed."""
     return func.lower(func.unaccent(text))
+
+
+@functools.cache
+def _read_one(fields: tuple[str, ...]) -> Select[Any]:
+    """One member's ``fields``, with placeholders for ``id`` and ``kind``."""
+    return select(*_columns(fields)).where(
+        Member.id == bindparam("id"), Member.kind == bindparam("kind")
+    )
+
+
+# How well a name matches the search (0 best), as :func:`_read_page` orders by it.
+_DISTANCE = (
+    1
+    - func.word_similarity(search_key(bindparam("q", type_=Text)), Member.search_text, type_=Float)
+).label("distance")
+_NAME_ORDER: tuple[Column, ...] = (Member.name, Member.id)
+_SEARCH_ORDER: tuple[Column, ...] = (_DISTANCE, Member.name, Member.id)
+
+
+@functools.cache
+def _read_page(
+    fields: tuple[str, ...], *, country: bool, wikidata: bool, network: bool, q: bool, after: bool
+) -> Select[Any]:
+    """The member list's statement for one shape, with placeholders for ``kind``, the
+    filters present (``country``, ``wikidata``, ``network`` with ``as_of``, ``q``) and
+    the page's (:func:`page_parameters`)."""
+    statement = select(*_columns(fields)).where(Member.kind == bindparam("kind"))
+    if country:
+        statement = statement.where(Member.country_code == bindparam("country"))
+    if wikidata:
+        statement = statement.where(Member.wikidata == bindparam("wikidata"))
+    network_id = None
+    if network:
+        network_id = (
+            select(Network.id).where(Network.slug == bindparam("network")).scalar_subquery()
+        )
+        statement = statement.where(
+            select(Membership.id)
+            .where(
+                Membership.member_id == Member.id,
+                Membership.network_id == network_id,
+                Membership.period.contains(bindparam("as_of", type_=Date)),
+            )
+            .exists()
+        )
+    order_by = _NAME_ORDER
+    if q:
+        # Ranked by similarity, best first; ties by name. The trigram index finds the
+        # matches; only they are ranked.
+        statement = statement.add_columns(_DISTANCE).where(
+            Member.id.in_(matching_ids(bindparam("q", type_=Text)))
+        )
+        order_by = _SEARCH_ORDER
+    return row_page_statement(statement, order_by=order_by, after=after, anchor=network_id)

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, Select, func, literal_column, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    ScalarSelect,
+    Select,
+    Text,
+    bindparam,
+    func,
+    literal_column,
+    select,
+    true,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
@@ -14,12 +26,14 @@ from netregistry.kit.dates import PartialDate
 from netregistry.kit.pagination import (
     JsonPage,
     PageRequest,
-    fetch_json_page,
     fetch_page,
     json_array,
     json_object,
     json_page_rows,
+    json_page_statement,
     json_value,
+    page_parameters,
+    read_json_page,
 )
 from netregistry.members.repository import matching_ids, member_summary
 from netregistry.models import Member, Membership, Network, Role, Tenure
@@ -123,113 +137,146 @@ class MembershipRepository:
         """The memberships of the network ``slug`` in force on ``as_of``, by member name,
         with the roles held that day, as JSON written by PostgreSQL: one statement.
 
-        The anchor is the network's id (None: no such network). Two plans, of which
-        PostgreSQL runs one: a network with many members (unfiltered, or by category)
-        is walked in name order through ``ix_members_name_id``, probing each member's
-        membership, so a page costs the same at any depth; the others (smaller
-        networks, and filters that keep few members) fetch the memberships in force
-        through ``ix_memberships_network_period`` and sort them.
+        The anchor is the network's id (None: no such network). The statement is built
+        once per shape (which filters, whether a cursor) by :func:`_members_on`.
         """
-        order_by = [Member.name, Member.id]
-        after = page.after(order_by)
-        network_id = select(Network.id).where(Network.slug == slug).scalar_subquery()
-        size = select(_walks_in_name_order(network_id).label("walk")).cte("size")
-        walk = select(size.c.walk).scalar_subquery()
-
-        def probed_membership(member: type[Member]) -> type[Membership]:
-            """The member's membership in force, probed per member (a nested loop)."""
-            probe = select(Membership).where(
-                Membership.network_id == network_id,
-                Membership.member_id == member.id,
-                Membership.period.contains(as_of),
-            )
-            if category is not None:
-                probe = probe.where(Membership.category == category)
-            # One membership is in force; LIMIT 1 keeps the probe below the member scan.
-            return aliased(Membership, probe.limit(1).lateral("membership"))
-
-        pages = []
-        if q is not None:
-            # The trigram index finds the matching members (a bitmap scan, materialized so
-            # that no plan walks all members instead); each probes its membership.
-            matches = matching_ids(q).cte("matches").prefix_with("MATERIALIZED")
-            member = aliased(
-                Member,
-                select(Member)
-                .where(Member.id == matches.c.id, *self._member_filters(country, kind))
-                .limit(1)
-                .lateral("member"),
-            )
-            matched = probed_membership(member)
-            statement = select(matches.c.id).join(member, true()).join(matched, true())
-            if role is not None:
-                statement = statement.where(_holds(matched, role, as_of))
-            pages.append(
-                json_page_rows(
-                    statement,
-                    document=_member_row(matched, member, as_of),
-                    order_by=[member.name, member.id],
-                    page=page,
-                    after=after,
-                )
-            )
-        else:
-            if country is None and kind is None and role is None:
-                walked = probed_membership(Member)
-                pages.append(
-                    json_page_rows(
-                        select(Member.id).join(walked, true()).where(walk),
-                        document=_member_row(walked, Member, as_of),
-                        order_by=order_by,
-                        page=page,
-                        after=after,
-                    )
-                )
-            # The memberships in force (GiST index), each probing its member by key.
-            member = aliased(
-                Member,
-                select(Member)
-                .where(Member.id == Membership.member_id, *self._member_filters(country, kind))
-                .limit(1)
-                .lateral("member"),
-            )
-            statement = (
-                select(Membership.id)
-                .join(member, true())
-                .where(Membership.network_id == network_id, Membership.period.contains(as_of))
-            )
-            if category is not None:
-                statement = statement.where(Membership.category == category)
-            if role is not None:
-                statement = statement.where(_holds(Membership, role, as_of))
-            if pages:
-                statement = statement.where(~walk)
-            pages.append(
-                json_page_rows(
-                    statement,
-                    document=_member_row(Membership, member, as_of),
-                    order_by=[member.name, member.id],
-                    page=page,
-                    after=after,
-                )
-            )
+        after = page.after(MEMBER_ORDER)
+        statement = _members_on(
+            q=q is not None,
+            country=country is not None,
+            kind=kind is not None,
+            role=role is not None,
+            category=category is not None,
+            after=after is not None,
+        )
+        parameters = page_parameters(page, after) | {
+            "slug": slug,
+            "as_of": as_of,
+            "category": category,
+            "country": country,
+            "kind": kind,
+            "role": role,
+            "q": q,
+        }
         connection = await read_connection(self.session)
-        return await fetch_json_page(
-            connection, pages, order_by=order_by, page=page, anchor=network_id
+        return await read_json_page(
+            connection, statement, parameters, page=page, keys=len(MEMBER_ORDER)
         )
 
-    @staticmethod
-    def _member_filters(country: str | None, kind: str | None) -> list[ColumnElement[bool]]:
+
+# The member list's order: a unique key.
+MEMBER_ORDER = (Member.name, Member.id)
+
+
+@functools.cache
+def _members_on(
+    *, q: bool, country: bool, kind: bool, role: bool, category: bool, after: bool
+) -> Select[Any]:
+    """The member list's statement for one shape, with placeholders for every value:
+    ``slug``, ``as_of``, the filters present (``q``, ``country``, ``kind``, ``role``,
+    ``category``) and the page's (:func:`page_parameters`).
+
+    Two plans, of which PostgreSQL runs one: a network with many members (unfiltered,
+    or by category) is walked in name order through ``ix_members_name_id``, probing each
+    member's membership, so a page costs the same at any depth; the others (smaller
+    networks, and filters that keep few members) fetch the memberships in force through
+    ``ix_memberships_network_period`` and sort them.
+    """
+    as_of = bindparam("as_of", type_=Date)
+    network_id = select(Network.id).where(Network.slug == bindparam("slug")).scalar_subquery()
+    size = select(_walks_in_name_order(network_id).label("walk")).cte("size")
+    walk = select(size.c.walk).scalar_subquery()
+
+    def member_filters() -> list[ColumnElement[bool]]:
         conditions = []
-        if country is not None:
-            conditions.append(Member.country_code == country)
-        if kind is not None:
-            conditions.append(Member.kind == kind)
+        if country:
+            conditions.append(Member.country_code == bindparam("country"))
+        if kind:
+            conditions.append(Member.kind == bindparam("kind"))
         return conditions
 
+    def probed_membership(member: type[Member]) -> type[Membership]:
+        """The member's membership in force, probed per member (a nested loop)."""
+        probe = select(Membership).where(
+            Membership.network_id == network_id,
+            Membership.member_id == member.id,
+            Membership.period.contains(as_of),
+        )
+        if category:
+            probe = probe.where(Membership.category == bindparam("category"))
+        # One membership is in force; LIMIT 1 keeps the probe below the member scan.
+        return aliased(Membership, probe.limit(1).lateral("membership"))
 
-def _holds(membership: type[Membership], role: str, as_of: date) -> ColumnElement[bool]:
-    """The member holds ``role`` of the membership's network on ``as_of``."""
+    pages = []
+    if q:
+        # The trigram index finds the matching members (a bitmap scan, materialized so
+        # that no plan walks all members instead); each probes its membership.
+        matches = (
+            matching_ids(bindparam("q", type_=Text)).cte("matches").prefix_with("MATERIALIZED")
+        )
+        member = aliased(
+            Member,
+            select(Member)
+            .where(Member.id == matches.c.id, *member_filters())
+            .limit(1)
+            .lateral("member"),
+        )
+        matched = probed_membership(member)
+        statement = select(matches.c.id).join(member, true()).join(matched, true())
+        if role:
+            statement = statement.where(_holds(matched, as_of))
+        pages.append(
+            json_page_rows(
+                statement,
+                document=_member_row(matched, member, as_of),
+                order_by=[member.name, member.id],
+                after=after,
+            )
+        )
+    else:
+        if not (country or kind or role):
+            walked = probed_membership(Member)
+            pages.append(
+                json_page_rows(
+                    select(Member.id).join(walked, true()).where(walk),
+                    document=_member_row(walked, Member, as_of),
+                    order_by=MEMBER_ORDER,
+                    after=after,
+                )
+            )
+        # The memberships in force (GiST index), each probing its member by key.
+        member = aliased(
+            Member,
+            select(Member)
+            .where(Member.id == Membership.member_id, *member_filters())
+            .limit(1)
+            .lateral("member"),
+        )
+        statement = (
+            select(Membership.id)
+            .join(member, true())
+            .where(Membership.network_id == network_id, Membership.period.contains(as_of))
+        )
+        if category:
+            statement = statement.where(Membership.category == bindparam("category"))
+        if role:
+            statement = statement.where(_holds(Membership, as_of))
+        if pages:
+            statement = statement.where(~walk)
+        pages.append(
+            json_page_rows(
+                statement,
+                document=_member_row(Membership, member, as_of),
+                order_by=[member.name, member.id],
+                after=after,
+            )
+        )
+    return json_page_statement(pages, keys=len(MEMBER_ORDER), anchor=network_id)
+
+
+def _holds(membership: type[Membership], as_of: ColumnElement[date]) -> ColumnElement[bool]:
+    """The member holds the role ``role`` (a placeholder) of the membership's network on
+    ``as_of``."""
     return (
         select(literal_column("1"))
         .select_from(Tenure)
@@ -237,7 +284,7 @@ def _holds(membership: type[Membership], role: str, as_of: date) -> ColumnElemen
         .where(
             Tenure.network_id == membership.network_id,
             Tenure.member_id == membership.member_id,
-            Role.slug == role,
+            Role.slug == bindparam("role"),
             Tenure.period.contains(as_of),
         )
         .exists()
@@ -258,7 +305,7 @@ def _walks_in_name_order(network_id: ScalarSelect[uuid.UUID]) -> ColumnElement[b
 
 
 def _member_row(
-    membership: type[Membership], member: type[Member], as_of: date
+    membership: type[Membership], member: type[Member], as_of: ColumnElement[date]
 ) -> ColumnElement[str]:
     """A :class:`MemberListRow` as JSON text, for a membership joined with its member."""
     role = json_object(

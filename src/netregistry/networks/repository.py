@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import ScalarSelect, Select, String, func, literal, select
+from sqlalchemy import Date, ScalarSelect, Select, String, Text, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.db import read_connection
@@ -16,7 +17,6 @@ from netregistry.kit.pagination import (
     json_object,
     json_object_of,
     json_value,
-    sql_text,
 )
 from netregistry.members.repository import member_summary
 from netregistry.models import Member, Membership, Network, Role, Tenure
@@ -58,84 +58,94 @@ class NetworkRepository:
     async def stats(self, slug: str, as_of: date) -> tuple[uuid.UUID | None, str]:
         """The network's :class:`NetworkStats` on ``as_of`` as JSON written by PostgreSQL,
         in one statement, with the network's id (None: no such network)."""
-        network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
-        network_id = network.with_only_columns(Network.id).scalar_subquery()
-        current = (
-            select(Membership.category, Member.kind, Member.country_code)
-            .join(Member, Member.id == Membership.member_id)
-            .where(Membership.network_id == network_id, Membership.period.contains(as_of))
-            .cte("current")
-        )
-        per_category = (
-            select(current.c.category, func.count().label("n"))
-            .group_by(current.c.category)
-            .subquery("per_category")
-        )
-        categories = (
-            func.unnest(network.with_only_columns(Network.membership_categories).scalar_subquery())
-            .table_valued("category", with_ordinality="position")
-            .render_derived()
-        )
-        # Every category of the network in its order, 0 included (then any other).
-        by_category = (
-            select(
-                json_object_of(
-                    json_value(func.coalesce(categories.c.category, per_category.c.category)),
-                    json_value(func.coalesce(per_category.c.n, 0)),
-                    categories.c.position.nulls_last(),
-                    per_category.c.category,
-                )
-            )
-            .select_from(
-                categories.join(
-                    per_category,
-                    per_category.c.category == categories.c.category,
-                    full=True,
-                )
-            )
-            .scalar_subquery()
-        )
-
-        def count_of(kind: str) -> ScalarSelect[int]:
-            return (
-                select(func.count()).where(current.c.kind == kind).select_from(current)
-            ).scalar_subquery()
-
-        holders = (
-            select(
-                json_array(member_summary(), Member.name, Member.id).label("holders"),
-            )
-            .select_from(Tenure)
-            .join(Member, Member.id == Tenure.member_id)
-            .where(Tenure.role_id == Role.id, Tenure.period.contains(as_of))
-            .correlate(Role)
-            .scalar_subquery()
-        )
-        role_holders = (
-            select(json_object_of(json_value(Role.slug), holders, Role.slug))
-            .where(Role.network_id == network_id)
-            .scalar_subquery()
-        )
-        document = json_object(
-            {
-                "network": json_value(literal(slug, String)),
-                "as_of": sql_text(json.dumps(as_of.isoformat())),
-                "members_total": json_value(
-                    select(func.count()).select_from(current).scalar_subquery()
-                ),
-                "by_category": by_category,
-                "by_kind": json_object(
-                    {
-                        "city": json_value(count_of("city")),
-                        "organization": json_value(count_of("organization")),
-                    }
-                ),
-                "countries": json_value(
-                    select(func.count(func.distinct(current.c.country_code))).scalar_subquery()
-                ),
-                "role_holders": role_holders,
-            }
-        )
+        parameters = {"slug": slug, "as_of": as_of, "as_of_json": json.dumps(as_of.isoformat())}
         connection = await read_connection(self.session)
-        row = (await connection.execute(select(network_id, document))).one()
+        row = (await connection.execute(_stats(), parameters)).one()
         return row[0], row[1]
+
+
+@functools.cache
+def _stats() -> Select[uuid.UUID, str]:
+    """The stats' statement, built once, with placeholders for ``slug``, ``as_of`` and
+    ``as_of_json`` (the day as JSON text, as the API writes it)."""
+    slug = bindparam("slug", type_=String)
+    as_of = bindparam("as_of", type_=Date)
+    network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
+    network_id = network.with_only_columns(Network.id).scalar_subquery()
+    current = (
+        select(Membership.category, Member.kind, Member.country_code)
+        .join(Member, Member.id == Membership.member_id)
+        .where(Membership.network_id == network_id, Membership.period.contains(as_of))
+        .cte("current")
+    )
+    per_category = (
+        select(current.c.category, func.count().label("n"))
+        .group_by(current.c.category)
+        .subquery("per_category")
+    )
+    categories = (
+        func.unnest(network.with_only_columns(Network.membership_categories).scalar_subquery())
+        .table_valued("category", with_ordinality="position")
+        .render_derived()
+    )
+    # Every category of the network in its order, 0 included (then any other).
+    by_category = (
+        select(
+            json_object_of(
+                json_value(func.coalesce(categories.c.category, per_category.c.category)),
+                json_value(func.coalesce(per_category.c.n, 0)),
+                categories.c.position.nulls_last(),
+                per_category.c.category,
+            )
+        )
+        .select_from(
+            categories.join(
+                per_category,
+                per_category.c.category == categories.c.category,
+                full=True,
+            )
+        )
+        .scalar_subquery()
+    )
+
+    def count_of(kind: str) -> ScalarSelect[int]:
+        return (
+            select(func.count()).where(current.c.kind == kind).select_from(current)
+        ).scalar_subquery()
+
+    holders = (
+        select(
+            json_array(member_summary(), Member.name, Member.id).label("holders"),
+        )
+        .select_from(Tenure)
+        .join(Member, Member.id == Tenure.member_id)
+        .where(Tenure.role_id == Role.id, Tenure.period.contains(as_of))
+        .correlate(Role)
+        .scalar_subquery()
+    )
+    role_holders = (
+        select(json_object_of(json_value(Role.slug), holders, Role.slug))
+        .where(Role.network_id == network_id)
+        .scalar_subquery()
+    )
+    document = json_object(
+        {
+            "network": json_value(slug),
+            "as_of": bindparam("as_of_json", type_=Text),
+            "members_total": json_value(
+                select(func.count()).select_from(current).scalar_subquery()
+            ),
+            "by_category": by_category,
+            "by_kind": json_object(
+                {
+                    "city": json_value(count_of("city")),
+                    "organization": json_value(count_of("organization")),
+                }
+            ),
+            "countries": json_value(
+                select(func.count(func.distinct(current.c.country_code))).scalar_subquery()
+            ),
+            "role_holders": role_holders,
+        }
+    )
+    return select(network_id, document)

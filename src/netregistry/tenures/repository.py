@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Date, Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
@@ -13,11 +15,13 @@ from netregistry.kit.dates import PartialDate
 from netregistry.kit.pagination import (
     JsonPage,
     PageRequest,
-    fetch_json_page,
     fetch_page,
     json_object,
     json_page_rows,
+    json_page_statement,
     json_value,
+    page_parameters,
+    read_json_page,
 )
 from netregistry.members.repository import member_summary
 from netregistry.models import Member, Network, Role, Tenure
@@ -125,35 +129,18 @@ class TenureRepository:
         """The holders of the role on ``day``, by member name, as JSON written by
         PostgreSQL (``Page[HolderRow]``): one statement. The anchor counts what is
         missing: 2 the network, 1 the role, 0 nothing."""
-        order_by = [Member.name, Tenure.id]
-        after = page.after(order_by)
-        network_id = select(Network.id).where(Network.slug == slug).scalar_subquery()
-        role_id = (
-            select(Role.id)
-            .where(Role.network_id == network_id, Role.slug == role_slug)
-            .scalar_subquery()
-        )
-        holding = (
-            select(Tenure.id)
-            .join(Member, Member.id == Tenure.member_id)
-            .where(Tenure.role_id == role_id, Tenure.period.contains(day))
-        )
-        document = json_object(
-            {
-                "tenure_id": json_value(Tenure.id),
-                "member": member_summary(),
-                "start_date": json_value(Tenure.start_date),
-                "end_date": json_value(Tenure.end_date),
-                "representative": json_value(Tenure.representative),
-            }
-        )
-        rows = json_page_rows(holding, document=document, order_by=order_by, page=page, after=after)
-        return await fetch_json_page(
+        after = page.after(HOLDER_ORDER)
+        parameters = page_parameters(page, after) | {
+            "slug": slug,
+            "role": role_slug,
+            "as_of": day,
+        }
+        return await read_json_page(
             await read_connection(self.session),
-            [rows],
-            order_by=order_by,
+            _holders(after=after is not None),
+            parameters,
             page=page,
-            anchor=func.num_nulls(network_id, role_id),
+            keys=len(HOLDER_ORDER),
         )
 
     def add(self, tenure: Tenure) -> None:
@@ -161,3 +148,37 @@ class TenureRepository:
 
     async def delete(self, tenure: Tenure) -> None:
         await self.session.delete(tenure)
+
+
+# The holders' order: a unique key.
+HOLDER_ORDER = (Member.name, Tenure.id)
+
+
+@functools.cache
+def _holders(*, after: bool) -> Select[Any]:
+    """The holders' statement, with placeholders for ``slug``, ``role``, ``as_of`` and
+    the page's (:func:`page_parameters`)."""
+    network_id = select(Network.id).where(Network.slug == bindparam("slug")).scalar_subquery()
+    role_id = (
+        select(Role.id)
+        .where(Role.network_id == network_id, Role.slug == bindparam("role"))
+        .scalar_subquery()
+    )
+    holding = (
+        select(Tenure.id)
+        .join(Member, Member.id == Tenure.member_id)
+        .where(Tenure.role_id == role_id, Tenure.period.contains(bindparam("as_of", type_=Date)))
+    )
+    document = json_object(
+        {
+            "tenure_id": json_value(Tenure.id),
+            "member": member_summary(),
+            "start_date": json_value(Tenure.start_date),
+            "end_date": json_value(Tenure.end_date),
+            "representative": json_value(Tenure.representative),
+        }
+    )
+    rows = json_page_rows(holding, document=document, order_by=HOLDER_ORDER, after=after)
+    return json_page_statement(
+        [rows], keys=len(HOLDER_ORDER), anchor=func.num_nulls(network_id, role_id)
+    )
