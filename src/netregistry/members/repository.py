@@ -304,9 +304,8 @@ def _read_page(
     order_by = _NAME_ORDER
     if q:
         # Ranked by similarity, best first; ties by name. The trigram index finds the
-        # matches; only they are ranked.
-        statement = statement.add_columns(_DISTANCE).where(
-            Member.id.in_(matching_ids(bindparam("q", type_=Text)))
-        )
+        # matches, read with the other conditions in one bitmap heap scan (no order by
+        # name to walk instead); only they are ranked.
+        statement = statement.add_columns(_DISTANCE).where(name_matches(bindparam("q", type_=Text)))
         order_by = _SEARCH_ORDER
     return row_page_statement(statement, order_by=order_by, after=after, anchor=network_id)

@@ -43,7 +43,8 @@ class Member(UUIDPrimaryKey, Timestamps, Base):
         Index(None, "kind", "name", "id"),
         # Member lists are read in name order: a nested loop from here beats sorting them all.
         Index(None, "name", "id"),
-        Index(None, "country_code"),
+        # Filtered by country, a member list walks the country's members in name order.
+        Index(None, "country_code", "name", "id"),
     )
 
     kind: Mapped[str] = mapped_column(String(16))

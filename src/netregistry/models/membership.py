@@ -39,8 +39,10 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
             using="gist",
         ),
         Index("ix_memberships_network_period", "network_id", "period", postgresql_using="gist"),
-        # The member list's probe of each member's membership, and counts per network.
+        # The member list's probe of each member's membership.
         Index(None, "network_id", "member_id"),
+        # Counts per network (deduplicated: a few pages for a network's entries).
+        Index(None, "network_id"),
         Index(None, "member_id"),
     )
 

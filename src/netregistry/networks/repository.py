@@ -6,7 +6,18 @@ import uuid
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Date, ScalarSelect, Select, String, Text, bindparam, func, select
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    ScalarSelect,
+    Select,
+    String,
+    Text,
+    bindparam,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.db import read_connection
@@ -72,14 +83,24 @@ def _stats() -> Select[uuid.UUID, str]:
     as_of = bindparam("as_of", type_=Date)
     network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
     network_id = network.with_only_columns(Network.id).scalar_subquery()
+    # The memberships in force, counted once per (category, kind, country): one pass
+    # over the network's memberships joined with their members; every figure below
+    # sums these few groups instead of reading the memberships again.
     current = (
-        select(Membership.category, Member.kind, Member.country_code)
+        select(Membership.category, Member.kind, Member.country_code, func.count().label("n"))
         .join(Member, Member.id == Membership.member_id)
         .where(Membership.network_id == network_id, Membership.period.contains(as_of))
+        .group_by(Membership.category, Member.kind, Member.country_code)
         .cte("current")
     )
+
+    def total(where: ColumnElement[bool] | None = None) -> ScalarSelect[int]:
+        """The memberships in force (of the groups ``where`` selects)."""
+        counted = select(func.coalesce(func.sum(current.c.n), 0).cast(BigInteger))
+        return (counted if where is None else counted.where(where)).scalar_subquery()
+
     per_category = (
-        select(current.c.category, func.count().label("n"))
+        select(current.c.category, func.sum(current.c.n).cast(BigInteger).label("n"))
         .group_by(current.c.category)
         .subquery("per_category")
     )
@@ -108,11 +129,6 @@ def _stats() -> Select[uuid.UUID, str]:
         .scalar_subquery()
     )
 
-    def count_of(kind: str) -> ScalarSelect[int]:
-        return (
-            select(func.count()).where(current.c.kind == kind).select_from(current)
-        ).scalar_subquery()
-
     holders = (
         select(
             json_array(member_summary(), Member.name, Member.id).label("holders"),
@@ -132,14 +148,12 @@ def _stats() -> Select[uuid.UUID, str]:
         {
             "network": json_value(slug),
             "as_of": bindparam("as_of_json", type_=Text),
-            "members_total": json_value(
-                select(func.count()).select_from(current).scalar_subquery()
-            ),
+            "members_total": json_value(total()),
             "by_category": by_category,
             "by_kind": json_object(
                 {
-                    "city": json_value(count_of("city")),
-                    "organization": json_value(count_of("organization")),
+                    "city": json_value(total(current.c.kind == "city")),
+                    "organization": json_value(total(current.c.kind == "organization")),
                 }
             ),
             "countries": json_value(
