@@ -25,7 +25,7 @@ from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
 from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
-from netregistry.db import create_sessionmaker, open_database
+from netregistry.db import connect_arguments, create_sessionmaker, open_database
 from netregistry.errors import (
     MAX_LISTED_ERRORS,
     FieldError,
@@ -39,6 +39,7 @@ from netregistry.exports.endpoints import router as exports_router
 from netregistry.kit import idempotency
 from netregistry.kit.context import current_request_id
 from netregistry.kit.deps import single_valued_query
+from netregistry.kit.direct import DirectReads
 from netregistry.kit.edge import Edge
 from netregistry.kit.integrity import database_problem
 from netregistry.kit.invalidation import listening
@@ -115,12 +116,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.export_slots = asyncio.Semaphore(settings.max_concurrent_exports)
         app.state.import_queue = ImportQueue(settings.max_concurrent_imports)
         await _purge_idempotency_keys(app, settings)
-        async with listening(app.state.read_cache, engine, settings) as listener:
-            app.state.change_listener = listener
-            try:
-                yield
-            finally:
-                flush_access_log()
+        direct_reads: DirectReads = app.state.direct_reads
+        await direct_reads.start(engine, app.state.sessionmaker, connect_arguments(settings))
+        try:
+            async with listening(app.state.read_cache, engine, settings) as listener:
+                app.state.change_listener = listener
+                try:
+                    yield
+                finally:
+                    flush_access_log()
+        finally:
+            await direct_reads.stop()
 
 
 async def _purge_idempotency_keys(app: FastAPI, settings: Settings) -> None:
@@ -252,6 +258,7 @@ class NetregistryAPI(FastAPI):
         return Edge(
             super().build_middleware_stack(),
             cache=self.state.read_cache,
+            direct=self.state.direct_reads,
             max_header_bytes=settings.max_header_bytes,
             cors_origins=settings.cors_origins,
         )
@@ -280,6 +287,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.read_cache = read_cache
+    app.state.direct_reads = DirectReads(
+        app,
+        enabled=settings.direct_reads,
+        pool_size=settings.db_pool_size,
+        acquire_timeout=settings.db_pool_timeout,
+    )
     app.state.write_limiter = WriteRateLimiter(settings.write_rate_limit, settings.redis_url)
     app.add_exception_handler(NetregistryError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -155,6 +155,14 @@ class Settings(BaseSettings):
         description="Memory the read cache may hold per process, in bytes (least recently "
         "used answers go first).",
     )
+    direct_reads: bool = Field(
+        default=True,
+        description=(
+            "Answer the hottest public reads (member lists, holders, stats, cities, "
+            "organizations) without the framework, on a pool of raw connections of their "
+            "own (true/false, on/off); off: every read goes through FastAPI."
+        ),
+    )
     migrate_on_start: bool | None = Field(
         default=None,
         description="Run migrations when the service starts. Unset: only on the embedded server.",

@@ -12,10 +12,10 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
-    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -24,6 +24,8 @@ from sqlalchemy.ext.asyncio import (
 
 from netregistry.config import Settings
 from netregistry.embedded import EmbeddedPostgres
+from netregistry.kit.direct import direct_connection
+from netregistry.kit.pagination import ReadConnection
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +43,22 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=True,
-        connect_args={
-            "timeout": settings.db_connect_timeout,
-            "command_timeout": settings.db_command_timeout,
-            "server_settings": {
-                "application_name": "netregistry",
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "lock_timeout": "10000",
-                "pg_trgm.word_similarity_threshold": str(SEARCH_THRESHOLD),
-            },
-        },
+        connect_args=connect_arguments(settings),
     )
+
+
+def connect_arguments(settings: Settings) -> dict[str, Any]:
+    """asyncpg's arguments for every connection: the engine's and the direct reads'."""
+    return {
+        "timeout": settings.db_connect_timeout,
+        "command_timeout": settings.db_command_timeout,
+        "server_settings": {
+            "application_name": "netregistry",
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "lock_timeout": "10000",
+            "pg_trgm.word_similarity_threshold": str(SEARCH_THRESHOLD),
+        },
+    }
 
 
 @asynccontextmanager
@@ -84,10 +91,14 @@ def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def read_connection(session: AsyncSession) -> AsyncConnection:
-    """The connection for a read that is one statement: outside any transaction
-    (autocommit: no BEGIN, no COMMIT; the statement is its own snapshot) when the session
-    has none yet, else the session's own transaction, whose writes it must see."""
+async def read_connection(session: AsyncSession) -> ReadConnection:
+    """The connection for a read that is one statement: inside a direct read
+    (kit/direct.py), its raw connection; else outside any transaction (autocommit: no
+    BEGIN, no COMMIT; the statement is its own snapshot) when the session has none yet,
+    else the session's own transaction, whose writes it must see."""
+    direct = direct_connection.get()
+    if direct is not None:
+        return direct
     if session.in_transaction():
         return await session.connection()
     return await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})

@@ -14,13 +14,18 @@ import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel
 from sqlalchemy import event, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from netregistry.config import Settings
+from netregistry.db import read_connection
+from netregistry.kit.direct import DirectConnection
 from netregistry.kit.etag import etag_of_bytes
 from netregistry.kit.pagination import Page
 from netregistry.members.schemas import CityRead, OrganizationRead
 from netregistry.memberships.schemas import MemberListRow
 from netregistry.networks.schemas import NetworkStats
 from netregistry.tenures.schemas import HolderRow
+from tests.conftest import running
 from tests.registry import builders
 
 # A name with everything a JSON writer may escape differently.
@@ -191,21 +196,51 @@ def _statements(app: FastAPI) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", record)
 
 
-async def test_a_cold_read_is_one_statement_outside_a_transaction(
-    app: FastAPI, client: httpx.AsyncClient, registry: dict[str, str]
-) -> None:
-    for path, _ in _requests(registry):
-        with _statements(app) as seen:
-            assert (await client.get(path)).status_code == 200
-        assert len(seen) == 1, (path, seen)
-    # In autocommit the driver sends no BEGIN and no COMMIT around the statement.
-    async with app.state.sessionmaker() as session:
-        from netregistry.db import read_connection
+@contextmanager
+def _direct_statements(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[bool]]:
+    """Whether each statement of a direct read ran inside a transaction."""
+    seen: list[bool] = []
+    execute = DirectConnection.execute
 
-        connection = await read_connection(session)
-        await connection.execute(select(literal_column("1")))
-        raw = await connection.get_raw_connection()
-        assert not raw.driver_connection.is_in_transaction()
+    async def record(self: DirectConnection, statement: Any, parameters: Any) -> Any:
+        seen.append(self._connection.is_in_transaction())
+        return await execute(self, statement, parameters)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DirectConnection, "execute", record)
+        yield seen
+
+
+async def test_a_cold_read_is_one_statement_outside_a_transaction(
+    app: FastAPI,
+    client: httpx.AsyncClient,
+    settings: Settings,
+    registry: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A direct read (kit/direct.py): one statement on its raw connection, nothing through
+    # the engine, no transaction.
+    for path, _ in _requests(registry):
+        with _statements(app) as through_engine, _direct_statements(monkeypatch) as direct:
+            assert (await client.get(path)).status_code == 200
+        assert direct == [False], (path, direct)
+        assert through_engine == [], (path, through_engine)
+    # Through the framework: one statement of the session, in autocommit (the driver sends
+    # no BEGIN and no COMMIT around it).
+    framework = settings.model_copy(update={"direct_reads": False, "read_cache": False})
+    async with running(framework) as plain_app:
+        transport = httpx.ASGITransport(app=plain_app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as plain:
+            for path, _ in _requests(registry):
+                with _statements(plain_app) as seen:
+                    assert (await plain.get(path)).status_code == 200
+                assert len(seen) == 1, (path, seen)
+        async with plain_app.state.sessionmaker() as session:
+            connection = await read_connection(session)
+            assert isinstance(connection, AsyncConnection)
+            await connection.execute(select(literal_column("1")))
+            raw = await connection.get_raw_connection()
+            assert not raw.driver_connection.is_in_transaction()
 
 
 async def test_unknown_networks_and_roles_are_404_before_a_bad_cursor(

@@ -141,7 +141,9 @@ async def test_every_cacheable_route_answers_the_bytes_the_uncached_service_comp
     )
     cache = _cache(app)
     async with (
-        running(settings.model_copy(update={"read_cache": False})) as plain_app,
+        running(
+            settings.model_copy(update={"read_cache": False, "direct_reads": False})
+        ) as plain_app,
         _client(app) as cached,
         _client(plain_app) as plain,
     ):
@@ -194,11 +196,15 @@ async def test_a_hit_touches_no_database(
 
     event.listen(engine, "before_cursor_execute", count)
     event.listen(engine.pool, "checkout", checkout)
+    direct = app.state.direct_reads
     try:
+        answered = direct.answered
         hit = await client.get(url)
         not_modified = await client.get(url, headers={"If-None-Match": hit.headers["etag"]})
-        assert (statements, checkouts) == ([], [])
-        await client.get(url + "?limit=3")  # a miss, for contrast
+        assert (statements, checkouts, direct.answered) == ([], [], answered)
+        await client.get(url + "?limit=3")  # a miss, for contrast: a direct read
+        assert direct.answered == answered + 1
+        await client.get("/v1/networks/citynet/roles")  # a miss through the framework
         assert statements
         assert checkouts
     finally:

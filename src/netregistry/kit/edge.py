@@ -28,6 +28,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.errors import BadRequest, HeadersTooLarge, render
 from netregistry.kit.context import request_id_var
+from netregistry.kit.direct import DirectReads
 from netregistry.kit.logging import access_log
 from netregistry.kit.metrics import UNMATCHED_ROUTE, observe_request
 from netregistry.kit.readcache import ReadCache, ReadCacheFront
@@ -78,12 +79,13 @@ class Edge:
         app: ASGIApp,
         *,
         cache: ReadCache,
+        direct: DirectReads,
         max_header_bytes: int,
         cors_origins: Sequence[str],
     ) -> None:
         self.app = app
         self.max_header_bytes = max_header_bytes
-        self.front = ReadCacheFront(cache)
+        self.front = ReadCacheFront(cache, direct)
         self.cors = _CORS(
             app,
             allow_origins=cors_origins,

@@ -116,8 +116,7 @@ class ChangeListener:
 
 def connector(engine: AsyncEngine, settings: Settings) -> Connect:
     """Opens a connection to the engine's server and database, outside its pool."""
-    _, options = engine.dialect.create_connect_args(engine.url)
-    options = {name: value for name, value in options.items() if name in _ASYNCPG_OPTIONS}
+    options = connect_options(engine)
 
     async def connect() -> asyncpg.Connection:
         return await asyncpg.connect(
@@ -131,6 +130,12 @@ def connector(engine: AsyncEngine, settings: Settings) -> Connect:
 
 
 _ASYNCPG_OPTIONS = frozenset({"host", "port", "user", "password", "database", "ssl", "dsn"})
+
+
+def connect_options(engine: AsyncEngine) -> dict[str, Any]:
+    """What asyncpg needs to reach the engine's server and database."""
+    _, options = engine.dialect.create_connect_args(engine.url)
+    return {name: value for name, value in options.items() if name in _ASYNCPG_OPTIONS}
 
 
 @asynccontextmanager

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeAlias, TypeVar
 
 from fastapi import Query, Request
 from pydantic import BaseModel, Field
@@ -38,6 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from netregistry.errors import InvalidCursor
+
+if TYPE_CHECKING:
+    from netregistry.kit.direct import DirectConnection
+
+# What a one-statement read runs on (netregistry.db.read_connection): the session's
+# connection, or a direct read's raw one.
+ReadConnection: TypeAlias = "AsyncConnection | DirectConnection"
 
 T = TypeVar("T")
 
@@ -346,7 +353,7 @@ def json_page_statement(
 
 
 async def read_json_page(
-    connection: AsyncConnection,
+    connection: ReadConnection,
     statement: Select[Any],
     parameters: dict[str, Any],
     *,
@@ -398,7 +405,7 @@ def row_page_statement(
 
 
 async def read_row_page(
-    connection: AsyncConnection,
+    connection: ReadConnection,
     statement: Select[Any],
     parameters: dict[str, Any],
     fields: Sequence[str],
@@ -428,7 +435,7 @@ async def read_row_page(
     )
 
 
-def _list_scope(request: Request) -> str:
+def list_scope(request: Request) -> str:
     filters = sorted(
         (name, value)
         for name, value in request.query_params.multi_items()
@@ -449,4 +456,4 @@ async def page_request(
 ) -> PageRequest:
     """The pagination parameters every list endpoint takes."""
     codec: CursorCodec = request.app.state.cursor_codec
-    return PageRequest(limit=limit, cursor=cursor, scope=_list_scope(request), codec=codec)
+    return PageRequest(limit=limit, cursor=cursor, scope=list_scope(request), codec=codec)

@@ -28,6 +28,7 @@ import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from starlette.routing import compile_path
@@ -35,6 +36,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.kit import metrics
 from netregistry.kit.etag import none_match
+
+if TYPE_CHECKING:
+    from netregistry.kit.direct import DirectReads
 
 # Route templates whose public GET answers are cached. A template that is one network's
 # (it names ``{slug}``) is dropped with that network; any other with every change.
@@ -211,6 +215,7 @@ class ReadCache:
 class _Match:
     route: CachedRoute
     network: str | None
+    params: dict[str, str]
 
 
 def _compile(templates: tuple[str, ...]) -> list[tuple[re.Pattern[str], CachedRoute]]:
@@ -231,8 +236,9 @@ class ReadCacheFront:
     # many remembered, so a repeated read costs one look-up, not a parse and a sort.
     MAX_REMEMBERED_KEYS = 10_000
 
-    def __init__(self, cache: ReadCache) -> None:
+    def __init__(self, cache: ReadCache, direct: DirectReads) -> None:
         self.cache = cache
+        self.direct = direct
         self.routes = _compile(CACHEABLE_ROUTES)
         self._keys: dict[tuple[object, ...], tuple[Key, _Match] | None] = {}
 
@@ -249,11 +255,8 @@ class ReadCacheFront:
     ) -> None:
         cache = self.cache
         method = scope["method"]
-        if not cache.enabled:
-            await app(scope, receive, send)
-            return
         if method not in ("GET", "HEAD"):
-            if method != "OPTIONS":
+            if method != "OPTIONS" and cache.enabled:
                 send = self._invalidating(send)
             await app(scope, receive, send)
             return
@@ -261,21 +264,40 @@ class ReadCacheFront:
         if found is None:
             await app(scope, receive, send)
             return
-        if not cache.available:
-            cache.bypassed()
-            await app(scope, receive, send)
-            return
         key, match = found
-        entry = cache.get(key)
-        if entry is not None:
-            scope["route"] = entry.route
-            tags = if_none_match.decode("latin-1") if if_none_match is not None else None
-            await _answer(entry, method, tags, send)
-            return
+        serving = cache.enabled and cache.available
+        if serving:
+            entry = cache.get(key)
+            if entry is not None:
+                scope["route"] = entry.route
+                tags = if_none_match.decode("latin-1") if if_none_match is not None else None
+                await _answer(entry, method, tags, send)
+                return
+        elif cache.enabled:
+            cache.bypassed()
         if method == "HEAD":  # HeadMiddleware drops the body a HEAD would store
             await app(scope, receive, send)
             return
-        await self._compute(app, scope, receive, send, key, match)
+        computed = self._direct_or(app, match)
+        if serving:
+            await self._compute(computed, scope, receive, send, key, match)
+        else:
+            await computed(scope, receive, send)
+
+    def _direct_or(self, app: ASGIApp, match: _Match) -> ASGIApp:
+        """The route's direct read (kit/direct.py), the framework when it declines."""
+        handler = self.direct.handlers.get(match.route.path)
+        if handler is None:
+            return app
+        direct = self.direct
+
+        async def answer(scope: Scope, receive: Receive, send: Send) -> None:
+            if await direct.answer(handler, match.params, scope, receive, send):
+                scope["route"] = match.route
+                return
+            await app(scope, receive, send)
+
+        return answer
 
     def _lookup(self, scope: Scope, host: bytes) -> tuple[Key, _Match] | None:
         """The key and route of a cacheable read, or ``None``; remembered per raw target."""
@@ -303,7 +325,8 @@ class ReadCacheFront:
         for pattern, route in self.routes:
             matched = pattern.match(path)
             if matched is not None:
-                return _Match(route, matched.groupdict().get("slug"))
+                params = matched.groupdict()
+                return _Match(route, params.get("slug"), params)
         return None
 
     def _key(self, scope: Scope, host: str, day: str) -> Key:

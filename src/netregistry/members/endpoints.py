@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netregistry.auth.dependencies import Actor, Admin, authorize_write, service_for
 from netregistry.auth.principal import Principal
 from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.kit.direct import COUNTRY, WIKIDATA, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -95,6 +96,20 @@ def _member_router(
         )
         return represent_page_bytes(request, body, next_cursor)
 
+    @direct_read(path, query=("as_of", "limit", "cursor", "country", "q", "wikidata", "network"))
+    async def list_members_directly(read: DirectRead) -> Response:
+        """``list_members``, without the framework (kit/direct.py)."""
+        country = read.text("country", max_length=2, pattern=COUNTRY)
+        body, next_cursor = await make_service(read.session, None).list_page_bytes(
+            read.page(),
+            country=country.upper() if country else None,
+            wikidata=read.text("wikidata", max_length=20, pattern=WIKIDATA),
+            network=read.text("network", max_length=63),
+            as_of=read.as_of(),
+            q=read.text("q", max_length=200),
+        )
+        return represent_page_bytes(read.request, body, next_cursor)
+
     @router.post(
         "",
         operation_id=f"create_{noun}",
@@ -124,6 +139,12 @@ def _member_router(
     )
     async def get_member(request: Request, service: Service, member_id: MemberId) -> Response:
         return represent_bytes(request, await service.get_bytes(member_id))
+
+    @direct_read(f"{path}/{{member_id}}")
+    async def get_member_directly(read: DirectRead) -> Response:
+        """``get_member``, without the framework (kit/direct.py)."""
+        service = make_service(read.session, None)
+        return represent_bytes(read.request, await service.get_bytes(read.path_uuid("member_id")))
 
     @router.patch(
         "/{member_id}",

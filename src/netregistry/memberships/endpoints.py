@@ -9,6 +9,7 @@ from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.errors import UnsupportedMediaType
 from netregistry.kit import idempotency
 from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.direct import COUNTRY, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -60,6 +61,9 @@ alternative name) in that country, case and accents ignored; a city not found is
 created. At most {MAX_ROWS} rows."""
 
 
+_MEMBER_LIST_QUERY = ("as_of", "limit", "cursor", "category", "country", "kind", "role", "q")
+
+
 @router.get(
     "/members",
     operation_id="list_network_members",
@@ -96,6 +100,23 @@ async def list_network_members(
         q=q,
     )
     return represent_page_bytes(request, found.body(), found.next_cursor)
+
+
+@direct_read("/v1/networks/{slug}/members", query=_MEMBER_LIST_QUERY)
+async def list_network_members_directly(read: DirectRead) -> Response:
+    """:func:`list_network_members`, without the framework (kit/direct.py)."""
+    country = read.text("country", max_length=2, pattern=COUNTRY)
+    found = await MembershipService(read.session, None).members_on(
+        read.path("slug"),
+        read.as_of(),
+        read.page(),
+        category=read.text("category", max_length=63),
+        country=country.upper() if country else None,
+        kind=read.choice("kind", ("city", "organization")),
+        role=read.text("role", max_length=63),
+        q=read.text("q", max_length=200),
+    )
+    return represent_page_bytes(read.request, found.body(), found.next_cursor)
 
 
 @router.get(

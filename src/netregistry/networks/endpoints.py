@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from netregistry.auth.dependencies import Admin, authorize_write, service_for
 from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.direct import DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -88,6 +89,13 @@ async def get_network_stats(
     """On `as_of` (default today): members per category and per kind, distinct countries,
     and the holders of every role."""
     return represent_bytes(request, await service.stats(slug, as_of))
+
+
+@direct_read("/v1/networks/{slug}/stats", query=("as_of",))
+async def get_network_stats_directly(read: DirectRead) -> Response:
+    """:func:`get_network_stats`, without the framework (kit/direct.py)."""
+    service = NetworkService(read.session, None)
+    return represent_bytes(read.request, await service.stats(read.path("slug"), read.as_of()))
 
 
 @router.patch(

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.direct import DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -129,6 +130,15 @@ async def list_role_holders(
     """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
     found = await tenures.holders(slug, role, as_of, page)
     return represent_page_bytes(request, found.body(), found.next_cursor)
+
+
+@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor"))
+async def list_role_holders_directly(read: DirectRead) -> Response:
+    """:func:`list_role_holders`, without the framework (kit/direct.py)."""
+    found = await TenureService(read.session, None).holders(
+        read.path("slug"), read.path("role"), read.as_of(), read.page()
+    )
+    return represent_page_bytes(read.request, found.body(), found.next_cursor)
 
 
 @router.post(
