@@ -18,6 +18,8 @@ for it gets those bytes without a database round trip, an ORM row or a pydantic 
 * **Never stale**: a generation counter keeps an answer computed before an invalidation
   from being stored after it, and while the listener is away (a notification could be
   missed) the cache is bypassed; it is cleared before it serves again.
+* **Misses**: computed by the route's direct handler when it has one (kit/direct.py),
+  else by the framework; with the cache off or bypassed, the same.
 * **Bounded**: at most ``read_cache_bytes``; least recently used answers go first, and
   an answer larger than an eighth of the budget is not kept.
 """
