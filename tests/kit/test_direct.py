@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from netregistry.config import Settings
-from netregistry.kit.direct import DIRECT_READS, DirectReads
+from netregistry.kit.direct import DIRECT_READS, DirectConnection, DirectReads
 from netregistry.kit.readcache import CACHEABLE_ROUTES
 from tests.conftest import running
 from tests.kit.test_readcache import registry  # noqa: F401  (a fixture)
@@ -218,10 +220,44 @@ async def test_a_lost_connection_is_answered_by_the_framework_and_then_replaced(
         async with direct_app.state.engine.connect() as admin:
             for pid in pids:
                 await admin.exec_driver_sql(f"SELECT pg_terminate_backend({int(pid)})")
-        declined = direct.declined
+        answered, declined = direct.answered, direct.declined
         again = await fast.get(url)
         assert again.status_code == 200
         assert again.content == first.content
-        assert direct.declined == declined + 1  # the framework answered it
+        # The pool either saw the connection gone before using it (and opened another)
+        # or failed on it, and the framework answered.
+        assert direct.answered + direct.declined == answered + declined + 1
+        answered = direct.answered
         assert (await fast.get(url)).content == first.content
-        assert direct.answered == 2  # a new connection, direct again
+        assert direct.answered == answered + 1  # on a new connection, direct again
+
+
+async def test_a_database_error_is_answered_by_the_framework_on_a_new_connection(
+    pair: tuple[FastAPI, FastAPI],
+    registry: dict[str, str],  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    direct_app, _ = pair
+    direct = _direct(direct_app)
+    url = "/v1/networks/citynet/stats"
+    servers: list[int] = []  # the server process of each direct statement
+    execute = DirectConnection.execute
+
+    async def fail_once(self: DirectConnection, statement: Any, parameters: Any) -> Any:
+        servers.append(self._connection.get_server_pid())
+        if len(servers) == 1:
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
+        return await execute(self, statement, parameters)
+
+    monkeypatch.setattr(DirectConnection, "execute", fail_once)
+    async with _client(direct_app) as fast:
+        declined = direct.declined
+        answer = await fast.get(url)
+        assert answer.status_code == 200
+        assert direct.declined == declined + 1  # the framework answered it
+        answered = direct.answered
+        assert (await fast.get(url)).content == answer.content
+        assert direct.answered == answered + 1
+        # ... on a new connection: the one that failed was closed, not given back.
+        assert len(servers) == 2
+        assert servers[1] != servers[0]

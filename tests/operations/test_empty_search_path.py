@@ -21,6 +21,8 @@ from sqlalchemy.engine import make_url
 EXERCISED_BY = {
     "audit_events_append_only()": "test_the_append_only_triggers_refuse_under_an_empty_search_path",
     "certain_period(text,text)": "test_registry_rows_are_written_under_an_empty_search_path",
+    "member_facts_to_memberships()": "test_registry_rows_are_written_under_an_empty_search_path",
+    "membership_member_facts()": "test_registry_rows_are_written_under_an_empty_search_path",
     "member_search_text(text,character varying[])": (
         "test_registry_rows_are_written_under_an_empty_search_path"
     ),
@@ -133,6 +135,11 @@ async def test_registry_rows_are_written_under_an_empty_search_path(
         "[2013-11-30,2020-01-01)",
         "[2014-12-31,2016-02-29)",
     ]
+    # The membership took its member's kind and country, and follows a move of country.
+    facts = "SELECT member_kind, member_country FROM public.memberships"
+    assert tuple(await connection.fetchrow(facts)) == ("city", "PL")
+    await connection.execute("UPDATE public.members SET country_code = 'DE'")
+    assert tuple(await connection.fetchrow(facts)) == ("city", "DE")
 
 
 async def test_the_append_only_triggers_refuse_under_an_empty_search_path(

@@ -430,3 +430,31 @@ async def test_as_of_must_be_a_plain_calendar_day(
             assert response.status_code == 422, (path, bad, response.text)
             assert response.headers["content-type"] == "application/problem+json"
         assert (await client.get(path, params={"as_of": "2024-02-29"})).status_code == 200
+
+
+async def test_stats_follow_a_member_that_moves_country(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    """The stats count kinds and countries from the memberships, which take them from
+    their members: a city's new country shows in every network it belongs to."""
+    await builders.network(client, admin_headers)
+    await builders.network(client, admin_headers, slug="metropolis")
+    seoul = await builders.city(client, admin_headers, "Seoul")
+    busan = await builders.city(client, admin_headers, "Busan")
+    for member in (seoul, busan):
+        for network in ("citynet", "metropolis"):
+            await builders.membership(client, admin_headers, member["id"], network=network)
+
+    async def countries(network: str) -> int:
+        stats = (await client.get(f"/v1/networks/{network}/stats")).json()
+        assert stats["by_kind"] == {"city": 2, "organization": 0}
+        return int(stats["countries"])
+
+    assert (await countries("citynet"), await countries("metropolis")) == (1, 1)
+    path = f"/v1/cities/{busan['id']}"
+    etag = (await client.get(path)).headers["etag"]
+    moved = await client.patch(
+        path, json={"country_code": "JP"}, headers={**admin_headers, "If-Match": etag}
+    )
+    assert moved.status_code == 200, moved.text
+    assert (await countries("citynet"), await countries("metropolis")) == (2, 2)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import FetchedValue, ForeignKey, Index, String, Text
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,6 +51,14 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
     category: Mapped[str] = mapped_column(String(63))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
+    # The member's kind and country, kept equal to the member's by triggers (migration
+    # 0008), so that a network's stats read no other table. Never written here.
+    member_kind: Mapped[str] = mapped_column(
+        String(16), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+    member_country: Mapped[str | None] = mapped_column(
+        String(2), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
 
     member: Mapped[Member] = relationship(lazy="raise")
     network: Mapped[Network] = relationship(lazy="raise")

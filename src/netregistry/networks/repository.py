@@ -84,13 +84,18 @@ def _stats() -> Select[uuid.UUID, str]:
     network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
     network_id = network.with_only_columns(Network.id).scalar_subquery()
     # The memberships in force, counted once per (category, kind, country): one pass
-    # over the network's memberships joined with their members; every figure below
-    # sums these few groups instead of reading the memberships again.
+    # over the network's memberships, which carry their member's kind and country
+    # (migration 0008), so no other table is read; every figure below sums these few
+    # groups instead of reading the memberships again.
     current = (
-        select(Membership.category, Member.kind, Member.country_code, func.count().label("n"))
-        .join(Member, Member.id == Membership.member_id)
+        select(
+            Membership.category,
+            Membership.member_kind.label("kind"),
+            Membership.member_country.label("country_code"),
+            func.count().label("n"),
+        )
         .where(Membership.network_id == network_id, Membership.period.contains(as_of))
-        .group_by(Membership.category, Member.kind, Member.country_code)
+        .group_by(Membership.category, Membership.member_kind, Membership.member_country)
         .cte("current")
     )
 
