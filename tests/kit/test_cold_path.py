@@ -258,3 +258,13 @@ async def test_unknown_networks_and_roles_are_404_before_a_bad_cursor(
     ):
         assert (await client.get(path)).status_code == 404, path
     assert (await client.get("/v1/networks/citynet/members?cursor=forged")).status_code == 400
+
+
+async def test_what_start_up_built_is_left_out_of_full_collections(settings: Settings) -> None:
+    """Full garbage collections would walk the whole heap in the middle of requests."""
+    import gc
+
+    frozen = gc.get_freeze_count()
+    async with running(settings):
+        assert gc.get_freeze_count() > max(frozen, 10_000)
+    assert gc.get_freeze_count() == 0
