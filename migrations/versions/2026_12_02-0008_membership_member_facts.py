@@ -7,7 +7,9 @@ members table on every request); with the two facts on the membership row the st
 read only the network's memberships. PostgreSQL keeps them equal to the member's: a
 membership takes them when it is written or moved to another member, and a member's
 change of kind or country is written through to its memberships in the same
-transaction.
+transaction. The columns are nullable only so that a membership of a member deleted
+meanwhile fails on its foreign key (which names the member) rather than on NOT NULL:
+every committed membership has a member, and so its facts.
 
 Revision ID: 0008
 Revises: 0007
@@ -29,8 +31,11 @@ TAKE_MEMBER_FACTS = """
 CREATE FUNCTION public.membership_member_facts() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     -- A membership written, or moved to another member, takes that member's facts.
+    -- FOR SHARE waits for a change of the member in progress (and holds one off until
+    -- this commits, when its write-through sees this row): never the facts of before.
+    -- A member deleted meanwhile is not found: the foreign key then refuses the row.
     SELECT kind, country_code INTO NEW.member_kind, NEW.member_country
-        FROM public.members WHERE id = NEW.member_id;
+        FROM public.members WHERE id = NEW.member_id FOR SHARE;
     RETURN NEW;
 END
 $$"""
@@ -54,7 +59,6 @@ def upgrade() -> None:
         "UPDATE memberships SET member_kind = members.kind, member_country = members.country_code"
         " FROM members WHERE members.id = memberships.member_id"
     )
-    op.alter_column("memberships", "member_kind", nullable=False)
     op.execute(TAKE_MEMBER_FACTS)
     op.execute(GIVE_MEMBER_FACTS)
     op.execute(

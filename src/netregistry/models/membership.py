@@ -53,7 +53,7 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
     note: Mapped[str | None] = mapped_column(Text)
     # The member's kind and country, kept equal to the member's by triggers (migration
     # 0008), so that a network's stats read no other table. Never written here.
-    member_kind: Mapped[str] = mapped_column(
+    member_kind: Mapped[str | None] = mapped_column(
         String(16), server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
     member_country: Mapped[str | None] = mapped_column(
