@@ -16,18 +16,11 @@ from netregistry.config import Settings
 from netregistry.kit.direct import DIRECT_READS, DirectConnection, DirectReads
 from netregistry.kit.readcache import CACHEABLE_ROUTES
 from tests.conftest import running
-from tests.kit.test_readcache import registry  # noqa: F401  (a fixture)
-
-PER_REQUEST = {"x-request-id"}
-
-
-def _client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
-
-
-def _representation(response: httpx.Response) -> tuple[int, bytes, dict[str, str]]:
-    headers = {name: value for name, value in response.headers.items() if name not in PER_REQUEST}
-    return response.status_code, response.content, headers
+from tests.kit.test_readcache import (
+    _client,
+    _representation,
+    registry,  # noqa: F401  (a fixture)
+)
 
 
 def _refusal(response: httpx.Response) -> tuple[int, dict[str, object], dict[str, str]]:

@@ -28,7 +28,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 from urllib.parse import parse_qsl
 
 import asyncpg
@@ -43,18 +43,24 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from netregistry.errors import NetregistryError
 from netregistry.kit.invalidation import connect_options
-from netregistry.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest, list_scope
+from netregistry.kit.pagination import (
+    DEFAULT_LIMIT,
+    MAX_CURSOR_LENGTH,
+    MAX_LIMIT,
+    PageRequest,
+    list_scope,
+)
 
 log = structlog.get_logger(__name__)
 
-# A country filter as the endpoints declare it (``pattern="^[A-Za-z]{2}$"``).
-COUNTRY = re.compile(r"[A-Za-z]{2}")
-WIKIDATA = re.compile(r"Q[1-9][0-9]*")
+# Query patterns the endpoints declare (``Query(pattern=...)``) and direct reads check.
+COUNTRY_PATTERN = "^[A-Za-z]{2}$"
+WIKIDATA_PATTERN = "^Q[1-9][0-9]*$"
+COUNTRY = re.compile(COUNTRY_PATTERN)
+WIKIDATA = re.compile(WIKIDATA_PATTERN)
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LIMIT = re.compile(r"[1-9][0-9]{0,3}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-# The cursor's bound (kit/pagination.page_request).
-_MAX_CURSOR = 2000
 
 
 # What a database that fails, or is away, raises in a direct read.
@@ -109,19 +115,16 @@ class _Compiled:
 def _compile(statement: ClauseElement, dialect: Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
-    if any(bind.expanding for bind in compiled.binds.values()) or any(
-        not callable(processor) for processor in compiled._bind_processors.values()
+    processors = compiled._bind_processors
+    if any(bind.expanding for bind in compiled.binds.values()) or not all(
+        callable(processor) for processor in processors.values()
     ):
-        raise TypeError("a statement with expanding parameters cannot be compiled once")
+        raise TypeError("a statement whose parameters expand cannot be compiled once")
     return _Compiled(
         sql=compiled.string,
         names=tuple(compiled.positiontup or ()),
         defaults=dict(compiled.params),
-        processors={
-            name: processor
-            for name, processor in compiled._bind_processors.items()
-            if callable(processor)
-        },
+        processors=cast(dict[str, Callable[[Any], Any]], dict(processors)),
         statement=statement,
     )
 
@@ -181,7 +184,7 @@ class DirectRead:
     the way the endpoint's declarations parse them or declined, and what the domain
     services need (a session they will not use for a one-statement read)."""
 
-    __slots__ = ("_query", "_session", "_sessionmaker", "path_params", "request", "settings")
+    __slots__ = ("_query", "_session", "_sessionmaker", "path_params", "request")
 
     def __init__(
         self,
@@ -257,7 +260,7 @@ class DirectRead:
         if limit is not None and (not _LIMIT.fullmatch(limit) or int(limit) > MAX_LIMIT):
             raise Decline("limit")
         cursor = self._query.get("cursor")
-        if cursor is not None and len(cursor) > _MAX_CURSOR:
+        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
             raise Decline("cursor")
         return PageRequest(
             limit=int(limit) if limit is not None else DEFAULT_LIMIT,
@@ -272,7 +275,6 @@ Handler = Callable[[DirectRead], Awaitable[Response]]
 
 @dataclass(frozen=True, slots=True)
 class DirectHandler:
-    template: str
     query: frozenset[str]
     handle: Handler
 
@@ -286,7 +288,7 @@ def direct_read(template: str, *, query: Sequence[str] = ()) -> Callable[[Handle
     parameters ``query`` (any other is declined)."""
 
     def register(handler: Handler) -> Handler:
-        DIRECT_READS[template] = DirectHandler(template, frozenset(query), handler)
+        DIRECT_READS[template] = DirectHandler(frozenset(query), handler)
         return handler
 
     return register

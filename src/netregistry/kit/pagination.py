@@ -49,6 +49,8 @@ ReadConnection: TypeAlias = "AsyncConnection | DirectConnection"
 T = TypeVar("T")
 
 DEFAULT_LIMIT = 100
+# The longest cursor a list takes (ours are far shorter).
+MAX_CURSOR_LENGTH = 2000
 MAX_LIMIT = 1000
 
 
@@ -451,7 +453,7 @@ async def page_request(
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Query(max_length=2000, description="The `next_cursor` of the previous page."),
+        Query(max_length=MAX_CURSOR_LENGTH, description="The `next_cursor` of the previous page."),
     ] = None,
 ) -> PageRequest:
     """The pagination parameters every list endpoint takes."""

@@ -10,7 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netregistry.auth.dependencies import Actor, Admin, authorize_write, service_for
 from netregistry.auth.principal import Principal
 from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
-from netregistry.kit.direct import COUNTRY, WIKIDATA, DirectRead, direct_read
+from netregistry.kit.direct import (
+    COUNTRY,
+    COUNTRY_PATTERN,
+    WIKIDATA,
+    WIKIDATA_PATTERN,
+    DirectRead,
+    direct_read,
+)
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -75,12 +82,12 @@ def _member_router(
         page: PageDep,
         as_of: AsOfDep,
         country: Annotated[
-            str | None, Query(pattern="^[A-Za-z]{2}$", description="ISO country code.")
+            str | None, Query(pattern=COUNTRY_PATTERN, description="ISO country code.")
         ] = None,
         q: Annotated[
             str | None, Query(min_length=1, max_length=200, description="Name search.")
         ] = None,
-        wikidata: Annotated[str | None, Query(pattern="^Q[1-9][0-9]*$")] = None,
+        wikidata: Annotated[str | None, Query(pattern=WIKIDATA_PATTERN)] = None,
         network: Annotated[
             str | None,
             Query(max_length=63, description="Only members of this network on `as_of`."),

@@ -9,7 +9,7 @@ from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.errors import UnsupportedMediaType
 from netregistry.kit import idempotency
 from netregistry.kit.deps import AsOfDep, PageDep
-from netregistry.kit.direct import COUNTRY, DirectRead, direct_read
+from netregistry.kit.direct import COUNTRY, COUNTRY_PATTERN, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -78,7 +78,7 @@ async def list_network_members(
     as_of: AsOfDep,
     page: PageDep,
     category: Annotated[str | None, Query(max_length=63, examples=["full"])] = None,
-    country: Annotated[str | None, Query(pattern="^[A-Za-z]{2}$", examples=["KR"])] = None,
+    country: Annotated[str | None, Query(pattern=COUNTRY_PATTERN, examples=["KR"])] = None,
     kind: Annotated[Literal["city", "organization"] | None, Query()] = None,
     role: Annotated[
         str | None, Query(max_length=63, description="Only holders of this role that day.")
