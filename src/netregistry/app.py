@@ -42,18 +42,18 @@ from netregistry.kit.context import current_request_id
 from netregistry.kit.deps import single_valued_query
 from netregistry.kit.direct import DirectReads
 from netregistry.kit.edge import Edge
-from netregistry.kit.integrity import database_problem
-from netregistry.kit.invalidation import listening
-from netregistry.kit.logging import configure_logging, flush_access_log
-from netregistry.kit.middleware import (
+from netregistry.kit.hygiene import (
     ErrorBoundaryMiddleware,
     HeadMiddleware,
     RequestLimitsMiddleware,
-    TransactionMiddleware,
 )
+from netregistry.kit.integrity import database_problem
+from netregistry.kit.invalidation import listening
+from netregistry.kit.logging import configure_logging, flush_access_log
 from netregistry.kit.pagination import CursorCodec
 from netregistry.kit.ratelimit import WriteRateLimiter
 from netregistry.kit.readcache import ReadCache
+from netregistry.kit.unit_of_work import TransactionMiddleware
 from netregistry.members.endpoints import (
     cities_router,
     member_router,

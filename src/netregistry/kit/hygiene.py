@@ -1,47 +1,38 @@
-"""The unit of work's middleware, inside the edge (``kit/edge.py``), outermost first:
+"""Request hygiene: what a request must be before any work starts, and the last resort
+when work fails unseen.
+
+Inside the edge (``kit/edge.py``), outermost first:
 
 1. :class:`ErrorBoundaryMiddleware`: the last-resort 500 problem (the traceback goes to
    the log only); the edge adds the CORS headers so that a browser can read it.
 2. :class:`HeadMiddleware`: HEAD answered as GET without the body.
 3. :class:`RequestLimitsMiddleware`: a body over the limit a 413, one too slow a 408,
    one that is not JSON (or, for a CSV import, not CSV) a 415, JSON that is not UTF-8 a
-   422, before any work (the head's size is the edge's: 431).
-4. :class:`TransactionMiddleware`: the request's one transaction, committed (or rolled
-   back) before the response leaves, and the Idempotency-Key claim inside it.
+   422, before any work (the head's size is the edge's: 431). The body it has read is
+   kept in the scope's state for the Idempotency-Key fingerprint.
+
+Inside them runs the unit of work (``kit/unit_of_work.py``), then the routes.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-from datetime import timedelta
-from typing import Any
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.config import Settings
-from netregistry.db import UnitOfWork
 from netregistry.errors import (
-    CommitFailed,
-    CommitOutcomeUnknown,
     FieldError,
-    IdempotencyKeyInUse,
-    NetregistryError,
     PayloadTooLarge,
     RequestTimeout,
-    ServiceUnavailable,
     UnsupportedMediaType,
     ValidationFailed,
     problem_response,
     render,
 )
-from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
-from netregistry.kit.http import SAFE_METHODS
-from netregistry.kit.integrity import database_problem
 
 log = structlog.get_logger("netregistry.http")
 
@@ -236,167 +227,3 @@ class RequestLimitsMiddleware:
             return
         scope.setdefault("state", {})["body"] = body
         await self.app(scope, replaying(body, receive), send)
-
-
-class TransactionMiddleware:
-    """One transaction per request, decided after the app answers and before it is sent.
-
-    A response below 400 commits; anything else rolls back. A commit that fails turns
-    the response into a 5xx problem: the client never sees a 201 for a lost write.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        app_state = scope["app"].state
-        uow = UnitOfWork(app_state.sessionmaker)
-        state["uow"] = uow
-        try:
-            await self._handle(scope, receive, send, uow, state, app_state.settings)
-        finally:
-            await uow.close()
-
-    async def _handle(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        uow: UnitOfWork,
-        state: dict[str, Any],
-        settings: Settings,
-    ) -> None:
-        headers = Headers(scope=scope)
-        idempotency_key = headers.get(idempotency.HEADER) if scope["method"] == "POST" else None
-        owner = (
-            idempotency.owner_of(headers.get("authorization"))
-            if idempotency_key is not None
-            else ""
-        )
-        if idempotency_key is not None:
-            try:
-                idempotency.validate_key(idempotency_key)
-                stored = await idempotency.claim(
-                    uow.session,
-                    owner=owner,
-                    key=idempotency_key,
-                    fingerprint=idempotency.fingerprint_of(
-                        scope["method"],
-                        scope["path"],
-                        scope.get("query_string", b"").decode("latin-1"),
-                        state.get("body", b""),
-                    ),
-                    ttl=timedelta(hours=settings.idempotency_ttl_hours),
-                )
-            except (SQLAlchemyError, OSError) as error:
-                await uow.rollback()
-                await _claim_failed(error, scope, receive, send)
-                return
-            except NetregistryError as error:
-                await uow.rollback()
-                await render(error, instance=scope["path"], request_id=request_id_var.get())(
-                    scope, receive, send
-                )
-                return
-            if stored is not None:
-                await uow.rollback()
-                await _replay(stored, send)
-                return
-
-        start: Message | None = None
-        body_parts: list[bytes] = []
-        passthrough = False
-
-        async def capture(message: Message) -> None:
-            nonlocal start, passthrough
-            if message["type"] == "http.response.start":
-                if not uow.started:
-                    passthrough = True
-                    await send(message)
-                    return
-                start = message
-            elif passthrough:
-                await send(message)
-            elif message["type"] == "http.response.body":
-                body_parts.append(message.get("body", b""))
-
-        try:
-            await self.app(scope, receive, capture)
-        except BaseException:
-            await uow.rollback()
-            raise
-        if passthrough:
-            return
-        if start is None:  # the app ended without answering: nothing to commit
-            await uow.rollback()
-            return
-        body = b"".join(body_parts)
-        # With an Idempotency-Key only a success commits: anything else must leave the key
-        # unclaimed, so that the retry runs again.
-        succeeded = start["status"] < 300 if idempotency_key is not None else start["status"] < 400
-        if succeeded:
-            try:
-                if idempotency_key is not None and 200 <= start["status"] < 300:
-                    await idempotency.complete(
-                        uow.session,
-                        owner=owner,
-                        key=idempotency_key,
-                        status_code=start["status"],
-                        headers=_replayable_headers(start),
-                        body=body,
-                    )
-                await uow.commit()
-            except (SQLAlchemyError, OSError) as error:
-                await _commit_failed(error, scope, receive, send, uow)
-                return
-        else:
-            await uow.rollback()
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
-
-
-def _replayable_headers(start: Message) -> dict[str, str]:
-    headers = Headers(raw=start["headers"])
-    return {name: headers[name] for name in idempotency.REPLAYED_HEADERS if name in headers}
-
-
-async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
-    headers = [(name.encode(), value.encode()) for name, value in stored.headers.items()]
-    headers.append((b"idempotent-replayed", b"true"))
-    headers.append((b"content-length", str(len(stored.body)).encode()))
-    await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
-    await send({"type": "http.response.body", "body": stored.body, "more_body": False})
-
-
-async def _claim_failed(error: Exception, scope: Scope, receive: Receive, send: Send) -> None:
-    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
-    problem = (
-        IdempotencyKeyInUse()  # lock_timeout: the first request with this key still runs
-        if sqlstate == "55P03"
-        else database_problem(error) or ServiceUnavailable("The database is unavailable.")
-    )
-    logging.getLogger("netregistry.db").warning("idempotency claim failed", exc_info=error)
-    await render(problem, instance=scope["path"], request_id=request_id_var.get())(
-        scope, receive, send
-    )
-
-
-async def _commit_failed(
-    error: Exception, scope: Scope, receive: Receive, send: Send, uow: UnitOfWork
-) -> None:
-    logging.getLogger("netregistry.db").error("commit failed", exc_info=error)
-    await uow.rollback()
-    problem = database_problem(error) or CommitFailed(
-        "The change could not be committed and was not saved. Retry the request."
-    )
-    if isinstance(problem, ServiceUnavailable) and scope["method"] not in SAFE_METHODS:
-        # The COMMIT may have reached the server before the connection failed.
-        idempotent = idempotency.HEADER in Headers(scope=scope)
-        problem = CommitOutcomeUnknown(retry_after=1 if idempotent else None)
-    await render(problem, instance=scope["path"], request_id=request_id_var.get())(
-        scope, receive, send
-    )
