@@ -3,8 +3,8 @@ routes answer and before the response leaves, with the Idempotency-Key claim ins
 
 :class:`TransactionMiddleware` is the innermost of the application's middleware, inside
 request hygiene (``kit/hygiene.py``), whose body it reads from the scope's state; the
-exception handlers run inside it, so a handled error is an answer like any other and
-rolls back.
+exception handlers (``kit/handlers.py``) run inside it, so a handled error is an answer
+like any other and rolls back.
 """
 
 from __future__ import annotations
