@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 EXERCISED_BY = {
     "audit_events_append_only()": "test_the_append_only_triggers_refuse_under_an_empty_search_path",
     "certain_period(text,text)": "test_registry_rows_are_written_under_an_empty_search_path",
+    "fold_name(text)": "test_registry_rows_are_written_under_an_empty_search_path",
     "member_facts_to_memberships()": "test_registry_rows_are_written_under_an_empty_search_path",
     "membership_member_facts()": "test_registry_rows_are_written_under_an_empty_search_path",
     "member_search_text(text,character varying[])": (

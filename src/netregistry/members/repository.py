@@ -37,15 +37,16 @@ from netregistry.kit.pagination import (
     row_page_statement,
 )
 from netregistry.models import Member, Membership, Network, Tenure
+from netregistry.registry.names import fold_name
 
 
 def search_key(q: ColumnElement[str]) -> ColumnElement[str]:
-    """`q` (a placeholder) folded the way the search text is: lower case, accents removed.
+    """`q` (a placeholder) folded as the search text is (:func:`fold_name`).
 
     An expression, not a subquery: PostgreSQL then gives it to the trigram index as the
     value searched for (a subquery's value is unknown when planning: a sequential scan).
     """
-    return _folded(q)
+    return fold_name(q)
 
 
 def name_matches(q: ColumnElement[str], member: type[Member] = Member) -> ColumnElement[bool]:
@@ -199,7 +200,7 @@ class MemberRepository:
         self, wanted: Sequence[tuple[str, str]]
     ) -> list[tuple[int, Member, bool]]:
         """The cities whose name or an alternative name is one of ``wanted`` (name,
-        country code), compared case- and accent-insensitively in that country.
+        country code) in that country, compared by their folded keys (:func:`fold_name`).
 
         Each match is ``(index in wanted, city, matched on the name itself)``. One query
         for the whole list: the names travel as two arrays, not a parameter apiece.
@@ -219,13 +220,13 @@ class MemberRepository:
             select(
                 Member.id.label("member_id"),
                 Member.country_code,
-                _folded(Member.name).label("key"),
+                fold_name(Member.name).label("key"),
                 literal(True).label("on_name"),
             ).where(Member.kind == "city"),
             select(
                 Member.id,
                 Member.country_code,
-                _folded(alternative.c.alt_name),
+                fold_name(alternative.c.alt_name),
                 literal(False),
             )
             .select_from(Member)
@@ -238,7 +239,7 @@ class MemberRepository:
             .join(
                 city_names,
                 and_(
-                    city_names.c.key == _folded(requested.c.name),
+                    city_names.c.key == fold_name(requested.c.name),
                     city_names.c.country_code == requested.c.country_code,
                 ),
             )
@@ -251,11 +252,6 @@ class MemberRepository:
 def _columns(fields: Sequence[str]) -> list[InstrumentedAttribute[Any]]:
     columns: list[InstrumentedAttribute[Any]] = [getattr(Member, field) for field in fields]
     return columns
-
-
-def _folded(text: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
-    """``text`` folded the way names are compared: lower case, accents removed."""
-    return func.lower(func.unaccent(text))
 
 
 @functools.cache

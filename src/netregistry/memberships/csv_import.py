@@ -1,12 +1,12 @@
 """Importing a network's member list from CSV, as secretariats keep it in spreadsheets.
 
 The whole file is read and every row checked before anything is written. Then each
-row's city is found (by wikidata id, else by name in its country, case and accents
-ignored) or created, and its membership is created, through the services single
-requests use, so the same locks, rules and audit apply. All rows or none: a row that
-cannot be imported refuses the file, with one error per problem naming the row (the
-header is row 1) and the column. A dry run does the same work in a savepoint and rolls
-it back.
+row's city is found (by wikidata id, else by name in its country, names compared as
+:mod:`netregistry.registry.names` folds them) or created, and its membership is
+created, through the services single requests use, so the same locks, rules and audit
+apply. All rows or none: a row that cannot be imported refuses the file, with one error
+per problem naming the row (the header is row 1) and the column. A dry run does the
+same work in a savepoint and rolls it back.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-import unicodedata
 from collections import defaultdict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -47,6 +46,7 @@ from netregistry.memberships.schemas import (
 from netregistry.memberships.service import MembershipService
 from netregistry.models import Member, Network
 from netregistry.networks.service import NetworkService
+from netregistry.registry import names
 from netregistry.tenures import rules
 
 MAX_ROWS = 10_000
@@ -166,13 +166,6 @@ def _row_of(error: FieldError) -> int:
     return number if isinstance(number, int) else 0
 
 
-def _fold(name: str) -> str:
-    """``name`` as compared for sameness: accents and case dropped, spaces collapsed."""
-    decomposed = unicodedata.normalize("NFKD", name)
-    bare = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(bare.casefold().split())
-
-
 def _column_name(cell: str) -> str:
     """A header cell as a column name: "Country code" is ``country_code``."""
     return "_".join(cell.strip().lower().replace("-", " ").split())
@@ -289,11 +282,9 @@ def read_member_list(body: bytes) -> tuple[list[_Line], list[FieldError]]:
 
 def check_rows(network: Network, lines: Sequence[_Line]) -> tuple[list[_Row], list[FieldError]]:
     """The rows that are valid on their own, and an error for each problem of the others:
-    invalid values, categories the network does not use, the same city twice."""
+    invalid values, categories the network does not use."""
     rows: list[_Row] = []
     errors: list[FieldError] = []
-    by_wikidata: dict[str, int] = {}
-    by_name: dict[tuple[str, str], list[_Row]] = defaultdict(list)
     for line in lines:
         given = {column: value for column, value in line.cells.items() if value}
         # Spreadsheets are typed by hand: "Full" is full, "q8684" is Q8684.
@@ -328,18 +319,36 @@ def check_rows(network: Network, lines: Sequence[_Line]) -> tuple[list[_Row], li
         if problems or data is None:
             errors.extend(problems)
             continue
-        row = _Row(line.number, data)
+        rows.append(_Row(line.number, data))
+    return rows, errors
+
+
+def drop_repeated_cities(
+    rows: Sequence[_Row], name_keys: Sequence[str]
+) -> tuple[list[_Row], list[FieldError]]:
+    """The rows that name a city no earlier row names, and an error for each other one.
+
+    ``name_keys`` are the rows' names folded (:func:`~netregistry.registry.names.fold_names`),
+    the keys the registry's cities are matched by, so that a file and the registry agree
+    on when two names are one city.
+    """
+    kept: list[_Row] = []
+    errors: list[FieldError] = []
+    by_wikidata: dict[str, int] = {}
+    by_name: dict[tuple[str, str], list[_Row]] = defaultdict(list)
+    for row, name_key in zip(rows, name_keys, strict=True):
+        data = row.data
         if data.wikidata is not None and data.wikidata in by_wikidata:
             errors.append(
                 _error(
-                    line.number,
+                    row.number,
                     "wikidata",
                     f"names the same city as row {by_wikidata[data.wikidata]}",
                     "duplicate",
                 )
             )
             continue
-        key = (_fold(data.name), data.country_code)
+        key = (name_key, data.country_code)
         # Two rows name one city unless their wikidata ids tell them apart (Springfields).
         same = [
             earlier
@@ -349,7 +358,7 @@ def check_rows(network: Network, lines: Sequence[_Line]) -> tuple[list[_Row], li
         if same:
             errors.append(
                 _error(
-                    line.number,
+                    row.number,
                     "name",
                     f"names the same city as row {same[0].number}",
                     "duplicate",
@@ -357,10 +366,10 @@ def check_rows(network: Network, lines: Sequence[_Line]) -> tuple[list[_Row], li
             )
             continue
         if data.wikidata is not None:
-            by_wikidata[data.wikidata] = line.number
+            by_wikidata[data.wikidata] = row.number
         by_name[key].append(row)
-        rows.append(row)
-    return rows, errors
+        kept.append(row)
+    return kept, errors
 
 
 class MembershipImporter:
@@ -377,6 +386,9 @@ class MembershipImporter:
         network = await self.networks.get(slug)
         lines, errors = read_member_list(body)
         rows, row_errors = check_rows(network, lines)
+        errors += row_errors
+        name_keys = await names.fold_names(self.session, [row.data.name for row in rows])
+        rows, row_errors = drop_repeated_cities(rows, name_keys)
         errors += row_errors
         errors += await self._match_cities(rows)
         if errors:

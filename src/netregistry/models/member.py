@@ -61,6 +61,8 @@ class Member(UUIDPrimaryKey, Timestamps, Base):
     org_type: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(2000))
     wikidata: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # The name and alternative names folded by public.fold_name (netregistry.registry.names),
+    # for the trigram index that name search reads.
     search_text: Mapped[str] = mapped_column(
         Text, Computed("member_search_text(name, alt_names)", persisted=True)
     )

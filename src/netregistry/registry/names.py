@@ -1,0 +1,55 @@
+"""Name folding: when two names are the same name.
+
+Two names are the same when their folded keys are equal. The key is defined once, by
+the database function ``public.fold_name`` (migration 0009):
+
+1. Unicode NFC: a name typed decomposed (``"Sa\\u0303o"``, as macOS and some web forms
+   send it) is the name typed composed (``"São"``); Hangul jamo compose into syllables.
+2. Accents removed and letters spelt out by the ``unaccent`` dictionary (named, so the
+   result is fixed): ``Ł`` is ``L``, ``Å`` is ``A``, ``İ`` and ``ı`` are ``I`` and ``i``,
+   ``ß`` is ``ss``, ``Æ`` is ``AE``, full-width ``Ｏｓａｋａ`` is ``Osaka``.
+3. Lower case (after step 2, so ``İ`` gives ``i``, never ``i`` with a combining dot).
+   Beyond what ``unaccent`` makes ASCII, case follows the database's ``LC_CTYPE``.
+4. Runs of white space (every Unicode ``White_Space`` character, whatever the locale)
+   become one space, and the ends are trimmed.
+
+So ``Łódź`` and ``Lodz`` fold to ``lodz``, ``Straße`` and ``STRASSE`` to ``strasse``,
+``"Kuala  Lumpur"`` to ``kuala lumpur``. Everything that compares names uses this one
+function: the stored search text behind name search (``member_search_text``), the search
+key, the CSV import's match of a row's city in the registry, and its check that a file
+does not name one city twice, which asks the database for the keys
+(:func:`fold_names`) instead of folding in Python, so that the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+
+def fold_name(name: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
+    """``name`` folded (an SQL expression): the key under which names are compared."""
+    return func.public.fold_name(name, type_=Text)
+
+
+_GIVEN = (
+    func.unnest(bindparam("names", type_=ARRAY(Text)))
+    .table_valued("name", with_ordinality="position")
+    .render_derived()
+)
+# The keys of a batch in the batch's order, in one statement: ``names`` travel as one
+# array, never a parameter apiece.
+_FOLD_NAMES = select(fold_name(_GIVEN.c.name)).select_from(_GIVEN).order_by(_GIVEN.c.position)
+
+
+async def fold_names(session: AsyncSession, names: Sequence[str]) -> list[str]:
+    """The folded key of each of ``names``, in order, as the database computes it."""
+    if not names:
+        return []
+    parameters: dict[str, Any] = {"names": list(names)}
+    return list(await session.scalars(_FOLD_NAMES, parameters))
