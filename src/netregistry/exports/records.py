@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netregistry.kit.dates import PATTERN as DATE_PATTERN
+from netregistry.kit.types import ROLE_SLUG_PATTERN, SLUG_PATTERN
 
 SCHEMA_VERSION = "1"
 
@@ -89,12 +90,10 @@ def _array(expression: str) -> str:
     return f"array_to_json({expression})"
 
 
-SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
-ROLE_SLUG = r"^[a-z0-9]+([-_][a-z0-9]+)*$"
 HISTORICAL = "A date to the year, month or day: YYYY, YYYY-MM or YYYY-MM-DD."
 
 NETWORK = [
-    ExportField("slug", "n.slug", "string", "The network's identifier.", False, SLUG),
+    ExportField("slug", "n.slug", "string", "The network's identifier.", False, SLUG_PATTERN),
     ExportField("name", "n.name", "string", "Its usual name.", False),
     ExportField("acronym", "n.acronym", "string", "Its acronym."),
     ExportField("official_name", "n.official_name", "string", "Its official name."),
@@ -172,7 +171,7 @@ _SOURCED = [
 
 MEMBERSHIP = [
     ExportField("id", "ms.id::text", "string", "The membership's id.", False),
-    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG_PATTERN),
     *_MEMBER_SUMMARY,
     ExportField("category", "ms.category", "string", "Membership category.", False),
     *_PERIOD,
@@ -181,8 +180,8 @@ MEMBERSHIP = [
 ]
 
 ROLE = [
-    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
-    ExportField("slug", "r.slug", "string", "The role's slug.", False, ROLE_SLUG),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG_PATTERN),
+    ExportField("slug", "r.slug", "string", "The role's slug.", False, ROLE_SLUG_PATTERN),
     ExportField("name", "r.name", "string", "The role's name.", False),
     ExportField("max_holders", "r.max_holders", "integer", "Most holders at once; null: any."),
     ExportField(
@@ -199,8 +198,8 @@ ROLE = [
 
 TENURE = [
     ExportField("id", "ms.id::text", "string", "The tenure's id.", False),
-    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG),
-    ExportField("role", "r.slug", "string", "The role's slug.", False, ROLE_SLUG),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG_PATTERN),
+    ExportField("role", "r.slug", "string", "The role's slug.", False, ROLE_SLUG_PATTERN),
     *_MEMBER_SUMMARY,
     *_PERIOD,
     ExportField("representative", "ms.representative", "string", "Who acted, e.g. the mayor."),
@@ -247,7 +246,7 @@ def _header_properties() -> dict[str, Any]:
             "description": "The day of a snapshot; null: the full history.",
         },
         "network": {
-            "anyOf": [{"type": "string", "pattern": SLUG}, {"type": "null"}],
+            "anyOf": [{"type": "string", "pattern": SLUG_PATTERN}, {"type": "null"}],
             "description": "The network exported; null: the whole registry.",
         },
     }

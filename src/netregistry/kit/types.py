@@ -17,6 +17,8 @@ from pydantic import (
     WithJsonSchema,
 )
 
+# The slug patterns, written once: the request and response shapes, the networks table's
+# CHECK constraint (models/network.py) and the export schema (exports/records.py) use them.
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=63)]

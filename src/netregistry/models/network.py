@@ -6,9 +6,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from netregistry.kit.dates import PATTERN as DATE_PATTERN
 from netregistry.kit.dates import PartialDate, PartialDateType
+from netregistry.kit.types import SLUG_PATTERN
 from netregistry.models.base import Base, Timestamps, UUIDPrimaryKey
-
-SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 
 class Network(UUIDPrimaryKey, Timestamps, Base):
