@@ -240,9 +240,9 @@ def export_command(
     """Export the registry (or one network) as GET /v1/export does."""
     from datetime import date as Date
 
+    from netregistry.exports.lifecycle import open_export
     from netregistry.exports.records import json_schema
-    from netregistry.exports.repository import open_snapshot
-    from netregistry.exports.service import ExportRequest, stream_export
+    from netregistry.exports.service import ExportRequest
 
     if schema:
         document = json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
@@ -259,13 +259,11 @@ def export_command(
     async def run() -> None:
         async with (
             open_database(settings) as engine,
-            open_snapshot(engine, network, day) as snapshot,
+            open_export(engine, request) as export,
         ):
-            if network is not None and not await snapshot.network_exists(network):
-                raise NetregistryError(f"No network with slug {network!r}.")
             sink = output.open("wb") if output else sys.stdout.buffer
             try:
-                async for chunk in stream_export(snapshot, request):
+                async for chunk in export.chunks():
                     sink.write(chunk)
             finally:
                 if output:

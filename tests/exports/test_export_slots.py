@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
-from netregistry.exports import endpoints as export_endpoints
+from netregistry.exports import lifecycle as export_lifecycle
 from tests.reliability.test_faults import Service
 
 SLOTS = 2
@@ -210,7 +210,7 @@ async def test_slots_come_back_after_errors_while_streaming_bodies_never_read_an
     app: FastAPI, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app.state.export_slots = asyncio.Semaphore(SLOTS)
-    monkeypatch.setattr(export_endpoints, "stream_export", _Failing(export_endpoints.stream_export))
+    monkeypatch.setattr(export_lifecycle, "stream_export", _Failing(export_lifecycle.stream_export))
     for _ in range(TIMES):
         sent = await _call(app, "GET")
         assert sent[0]["status"] == 200
