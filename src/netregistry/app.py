@@ -51,6 +51,7 @@ from netregistry.networks.endpoints import router as networks_router
 from netregistry.roles.endpoints import router as roles_router
 from netregistry.system.docs import router as docs_router
 from netregistry.system.endpoints import router as system_router
+from netregistry.tenures.endpoints import role_router as role_tenures_router
 from netregistry.tenures.endpoints import router as tenures_router
 
 log = structlog.get_logger("netregistry")
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         networks_router,
         memberships_router,
         roles_router,
+        role_tenures_router,
         tenures_router,
         cities_router,
         organizations_router,

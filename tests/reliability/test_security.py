@@ -24,8 +24,8 @@ import structlog.testing
 from sqlalchemy import text
 
 from netregistry.kit.logging import ACCESS_LOGGER, flush_access_log
-from netregistry.networks.repository import NetworkRepository
 from netregistry.networks.service import NetworkService
+from netregistry.registry.resolve import Resolver
 from tests.conftest import Database, Keys
 from tests.registry import builders
 
@@ -427,10 +427,10 @@ async def test_a_database_fault_is_a_bare_500_without_the_sql(
     column and no statement."""
     token = await keys.create("staff-sql", networks=["citynet"])
 
-    async def broken(self: NetworkRepository, slug: str, **kwargs: object) -> None:
+    async def broken(self: Resolver, slug: str, **kwargs: object) -> None:
         await self.session.execute(text("SELECT secret_column_xyz FROM networks"))
 
-    monkeypatch.setattr(NetworkRepository, "get_by_slug", broken)
+    monkeypatch.setattr(Resolver, "find_network", broken)
     with log_output() as logs:
         for method in ("GET", "PATCH"):
             response = await client.request(

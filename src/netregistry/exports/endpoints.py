@@ -14,7 +14,7 @@ from netregistry.exports.lifecycle import ExportRun, begin_export
 from netregistry.exports.service import MEDIA_TYPES, ExportRequest, Format
 from netregistry.kit.deps import OptionalAsOfDep
 from netregistry.kit.http import problem_doc, problems
-from netregistry.networks.endpoints import SlugPath
+from netregistry.registry.paths import SlugPath
 
 router = APIRouter(tags=["exports"], dependencies=[Depends(authorize_write)])
 

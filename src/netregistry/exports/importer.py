@@ -32,7 +32,7 @@ from netregistry.exports.records import (
     RecordType,
 )
 from netregistry.models import Member, Network, Role
-from netregistry.tenures import rules
+from netregistry.registry import rules
 
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {

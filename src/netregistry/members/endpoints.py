@@ -34,6 +34,7 @@ from netregistry.members.schemas import (
     CityCreate,
     CityRead,
     CityUpdate,
+    MemberHistory,
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
@@ -44,7 +45,6 @@ from netregistry.members.service import (
     member_history,
     organization_service,
 )
-from netregistry.tenures.schemas import MemberHistory
 
 MemberId = Annotated[uuid.UUID, Path(description="The member's id.")]
 

@@ -8,6 +8,9 @@ from pydantic import ConfigDict, Field
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import CountryCode, Name, WebUrl, WikidataId
+from netregistry.memberships.schemas import MembershipRead
+from netregistry.registry.shapes import MemberSummary
+from netregistry.tenures.schemas import TenureRead
 
 AltNames = Annotated[list[Name], Field(max_length=50, description="Other names and spellings.")]
 Latitude = Annotated[float, Field(ge=-90, le=90, examples=[37.5667])]
@@ -35,15 +38,6 @@ KOICA: dict[str, Any] = {
     "website": "https://www.koica.go.kr",
     "wikidata": "Q1783468",
 }
-
-
-class MemberSummary(ReadSchema):
-    """A member as embedded wherever one appears."""
-
-    id: uuid.UUID
-    kind: Literal["city", "organization"]
-    name: str = Field(examples=["Seoul"])
-    country_code: str | None = Field(examples=["KR"])
 
 
 class CityCreate(WriteSchema):
@@ -145,3 +139,11 @@ class OrganizationRead(ReadSchema):
     wikidata: str | None
     created_at: datetime
     updated_at: datetime
+
+
+class MemberHistory(ReadSchema):
+    """One member's memberships and tenures across all networks."""
+
+    member: MemberSummary
+    memberships: list[MembershipRead]
+    tenures: list[TenureRead]

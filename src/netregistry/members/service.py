@@ -8,7 +8,6 @@ from typing import Generic, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import Conflict, InvalidCursor, NotFound
 from netregistry.kit import integrity
@@ -17,12 +16,14 @@ from netregistry.kit.http import json_bytes
 from netregistry.kit.pagination import PageRequest
 from netregistry.kit.schemas import WriteSchema
 from netregistry.members.repository import MemberRepository
-from netregistry.members.schemas import CityRead, MemberSummary, OrganizationRead
-from netregistry.memberships.service import MembershipService
+from netregistry.members.schemas import CityRead, MemberHistory, OrganizationRead
+from netregistry.memberships.schemas import MembershipRead
 from netregistry.models import Member
-from netregistry.networks.service import NetworkService, network_not_found
-from netregistry.tenures.schemas import MemberHistory
-from netregistry.tenures.service import TenureService
+from netregistry.registry.history import memberships_of, tenures_of
+from netregistry.registry.resolve import network_not_found
+from netregistry.registry.service import RegistryService
+from netregistry.registry.shapes import MemberSummary
+from netregistry.tenures.schemas import TenureRead
 
 Kind = Literal["city", "organization"]
 ReadT = TypeVar("ReadT", CityRead, OrganizationRead)
@@ -33,18 +34,16 @@ _CONSTRAINTS = {
 }
 
 
-class MemberService(Generic[ReadT]):
+class MemberService(RegistryService, Generic[ReadT]):
     """Creates, changes and removes members of one kind."""
 
     def __init__(
         self, session: AsyncSession, actor: Principal | None, kind: Kind, read: type[ReadT]
     ) -> None:
-        self.session = session
+        super().__init__(session, actor)
         self.kind = kind
         self.read: type[ReadT] = read
         self.repository = MemberRepository(session)
-        self.audit = AuditTrail(session, actor)
-        self.networks = NetworkService(session, actor)
 
     async def get(self, member_id: uuid.UUID) -> ReadT:
         return self.read.model_validate(await self._get(member_id))
@@ -80,7 +79,7 @@ class MemberService(Generic[ReadT]):
             )
         except InvalidCursor:
             if network is not None:
-                await self.networks.get(network)  # an unknown network is a 404 first
+                await self.resolve.network(network)  # an unknown network is a 404 first
             raise
         if network is not None and found.anchor is None:
             raise network_not_found(network)
@@ -180,6 +179,8 @@ async def member_history(
         raise NotFound(f"No city or organization with id {member_id}.")
     return MemberHistory(
         member=MemberSummary.model_validate(member),
-        memberships=list(await MembershipService(session, actor).for_member(member_id)),
-        tenures=list(await TenureService(session, actor).for_member(member_id)),
+        memberships=[
+            MembershipRead.model_validate(m) for m in await memberships_of(session, member_id)
+        ],
+        tenures=[TenureRead.model_validate(t) for t in await tenures_of(session, member_id)],
     )

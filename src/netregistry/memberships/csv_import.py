@@ -46,8 +46,7 @@ from netregistry.memberships.schemas import (
 from netregistry.memberships.service import MembershipService
 from netregistry.models import Member, Network
 from netregistry.networks.service import NetworkService
-from netregistry.registry import names
-from netregistry.tenures import rules
+from netregistry.registry import names, rules
 
 MAX_ROWS = 10_000
 REQUIRED_COLUMNS = ("name", "country_code", "category")

@@ -31,7 +31,7 @@ from netregistry.memberships.schemas import (
     MembershipUpdate,
 )
 from netregistry.memberships.service import MembershipService
-from netregistry.networks.endpoints import SlugPath
+from netregistry.registry.paths import SlugPath
 
 router = APIRouter(
     prefix="/v1/networks/{slug}",

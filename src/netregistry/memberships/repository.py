@@ -78,14 +78,6 @@ class MembershipRepository:
             key=lambda membership: [membership.created_at, membership.id],
         )
 
-    async def for_member(self, member_id: uuid.UUID) -> Sequence[Membership]:
-        statement = (
-            self._base()
-            .where(Membership.member_id == member_id)
-            .order_by(Membership.start_date.nulls_first(), Membership.id)
-        )
-        return (await self.session.scalars(statement)).all()
-
     async def overlapping(
         self,
         network_id: uuid.UUID,

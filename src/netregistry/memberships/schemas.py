@@ -6,13 +6,10 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, model_validator
 
-from netregistry.kit.dates import HistoricalDate, PartialDate, validate_period
+from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import CountryCode, LongText, Name, Slug, WebUrl, WikidataId
-from netregistry.members.schemas import MemberSummary
-
-START = "The first day it holds, to the year, month or day; null: since before the records."
-END = "The day it stopped holding (exclusive); null: ongoing."
+from netregistry.registry.shapes import END, START, MemberSummary, check_period
 
 EXAMPLE: dict[str, Any] = {
     "member_id": "6f1c8f5e-8a7b-4c1e-9a53-3f4f2c9b7d10",
@@ -22,11 +19,6 @@ EXAMPLE: dict[str, Any] = {
     "source_url": "https://english.seoul.go.kr/seoul-metropolitan-government-named-new-chair-city-of-citynet/",
     "note": "Named as a member city in the 2013 article.",
 }
-
-
-def check_period(start: PartialDate | None, end: PartialDate | None) -> None:
-    if problem := validate_period(start, end):
-        raise ValueError(problem)
 
 
 class MembershipCreate(WriteSchema):

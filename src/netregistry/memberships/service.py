@@ -3,27 +3,23 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import (
     Conflict,
     InvalidCursor,
     NotFound,
     ValidationFailed,
-    invalid,
     unknown_member,
 )
 from netregistry.kit import integrity
-from netregistry.kit.dates import PartialDate, describe_period, validate_period
+from netregistry.kit.dates import PartialDate, describe_period
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import JsonPage, PageRequest
-from netregistry.members.repository import MemberRepository
 from netregistry.memberships.repository import MembershipRepository
 from netregistry.memberships.schemas import (
     MembershipCreate,
@@ -31,8 +27,9 @@ from netregistry.memberships.schemas import (
     MembershipUpdate,
 )
 from netregistry.models import Membership, Network
-from netregistry.networks.service import NetworkService, network_not_found
-from netregistry.tenures import rules
+from netregistry.registry import rules
+from netregistry.registry.resolve import network_not_found
+from netregistry.registry.service import RegistryService
 
 RESOURCE = "membership"
 
@@ -46,23 +43,20 @@ def overlap_conflict(existing: Membership) -> Conflict:
     )
 
 
-class MembershipService:
+class MembershipService(RegistryService):
     def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
-        self.session = session
+        super().__init__(session, actor)
         self.repository = MembershipRepository(session)
-        self.members = MemberRepository(session)
-        self.networks = NetworkService(session, actor)
-        self.audit = AuditTrail(session, actor)
 
     async def list_page(
         self, slug: str, page: PageRequest, *, member_id: uuid.UUID | None
     ) -> tuple[list[MembershipRead], str | None]:
-        network = await self.networks.get(slug)
+        network = await self.resolve.network(slug)
         memberships, cursor = await self.repository.list_page(network.id, page, member_id=member_id)
         return [MembershipRead.model_validate(m) for m in memberships], cursor
 
     async def get(self, slug: str, membership_id: uuid.UUID) -> MembershipRead:
-        network = await self.networks.get(slug)
+        network = await self.resolve.network(slug)
         return MembershipRead.model_validate(await self._get(network, membership_id))
 
     async def members_on(
@@ -83,18 +77,16 @@ class MembershipService:
                 slug, as_of, page, category=category, country=country, kind=kind, role=role, q=q
             )
         except InvalidCursor:
-            await self.networks.get(slug)  # an unknown network is a 404 first
+            await self.resolve.network(slug)  # an unknown network is a 404 first
             raise
         if found.anchor is None:
             raise network_not_found(slug)
         return found
 
     async def create(self, slug: str, data: MembershipCreate) -> MembershipRead:
-        network = await self._locked_network(slug)
-        _check_category(network, data.category)
-        member = await self.members.get(data.member_id)
-        if member is None:
-            raise unknown_member(data.member_id)
+        network = await self.resolve.network_under_rules(slug)
+        rules.check_category(network, data.category)
+        member = await self.resolve.named_member(data.member_id)
         await rules.lock_members(self.session, network.id, [member.id])
         await self._check_no_overlap(network, member.id, data.start_date, data.end_date, None)
         membership = Membership(network_id=network.id, **data.values())
@@ -111,7 +103,7 @@ class MembershipService:
         *,
         if_match: str | None,
     ) -> MembershipRead:
-        network = await self._locked_network(slug)
+        network = await self.resolve.network_under_rules(slug)
         membership = await self._get(network, membership_id, for_update=True)
         before = MembershipRead.model_validate(membership)
         require_match(if_match, before)
@@ -119,10 +111,9 @@ class MembershipService:
         changes = data.values(exclude_unset=True)
         start = changes.get("start_date", membership.start_date)
         end = changes.get("end_date", membership.end_date)
-        if problem := validate_period(start, end):
-            raise invalid("end_date", problem)
+        rules.check_changed_period(start, end)
         if "category" in changes:
-            _check_category(network, changes["category"])
+            rules.check_category(network, changes["category"])
         await self._check_no_overlap(network, membership.member_id, start, end, membership.id)
         await self._save(network, membership, changes)
         await rules.check_membership_coverage(
@@ -135,7 +126,7 @@ class MembershipService:
         return after
 
     async def delete(self, slug: str, membership_id: uuid.UUID, *, if_match: str | None) -> None:
-        network = await self._locked_network(slug)
+        network = await self.resolve.network_under_rules(slug)
         membership = await self._get(network, membership_id, for_update=True)
         before = MembershipRead.model_validate(membership)
         require_match(if_match, before)
@@ -146,18 +137,6 @@ class MembershipService:
             self.session, network.id, member_id=membership.member_id
         )
         await self.audit.record("delete", RESOURCE, str(before.id), network=slug, before=before)
-
-    async def for_member(self, member_id: uuid.UUID) -> Sequence[MembershipRead]:
-        return [
-            MembershipRead.model_validate(m) for m in await self.repository.for_member(member_id)
-        ]
-
-    async def _locked_network(self, slug: str) -> Network:
-        """The network, read after taking the shared lock on its rules."""
-        network = await self.networks.get(slug)
-        await rules.lock_network(self.session, network.id, exclusive=False)
-        await self.session.refresh(network)
-        return network
 
     async def _get(
         self, network: Network, membership_id: uuid.UUID, *, for_update: bool = False
@@ -215,12 +194,3 @@ class MembershipService:
                 self.repository.add(membership)
             for field, value in changes.items():
                 setattr(membership, field, value)
-
-
-def _check_category(network: Network, category: str) -> None:
-    if category not in network.membership_categories:
-        raise invalid(
-            "category",
-            f"{category!r} is not a category of {network.slug}; "
-            f"use one of {', '.join(network.membership_categories)}",
-        )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from netregistry.auth.dependencies import Admin, authorize_write, service_for
 from netregistry.kit.deps import AsOfDep, PageDep
@@ -20,15 +20,11 @@ from netregistry.kit.http import (
 from netregistry.kit.pagination import Page
 from netregistry.networks.schemas import NetworkCreate, NetworkRead, NetworkStats, NetworkUpdate
 from netregistry.networks.service import NetworkService
+from netregistry.registry.paths import SlugPath
 
 router = APIRouter(
     prefix="/v1/networks", tags=["networks"], dependencies=[Depends(authorize_write)]
 )
-
-SlugPath = Annotated[
-    str, Path(max_length=63, description="The network's slug.", examples=["citynet"])
-]
-
 
 Service = Annotated[NetworkService, service_for(NetworkService)]
 

@@ -29,8 +29,8 @@ from netregistry.kit.pagination import (
     json_object_of,
     json_value,
 )
-from netregistry.members.repository import member_summary
 from netregistry.models import Member, Membership, Network, Role, Tenure
+from netregistry.registry.shapes import member_summary
 
 
 class NetworkRepository:
@@ -40,16 +40,6 @@ class NetworkRepository:
     @staticmethod
     def _base() -> Select[Network]:
         return select(Network)
-
-    async def get_by_slug(self, slug: str, *, for_update: bool = False) -> Network | None:
-        statement = self._base().where(Network.slug == slug)
-        if for_update:
-            # FOR NO KEY UPDATE: membership and tenure inserts (holding the network's rule
-            # lock shared) take FOR KEY SHARE through their foreign key; FOR UPDATE would
-            # deadlock with them while a category change waits for that lock exclusively.
-            statement = statement.with_for_update(key_share=True)
-        network: Network | None = await self.session.scalar(statement)
-        return network
 
     async def list_page(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
         return await fetch_page(

@@ -8,7 +8,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import LongText, Name, ShortText, Slug, WebUrl
-from netregistry.members.schemas import MemberSummary
+from netregistry.registry.shapes import MemberSummary
 
 
 def _unique(categories: list[str]) -> list[str]:

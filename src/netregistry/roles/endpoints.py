@@ -2,11 +2,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
-from netregistry.kit.deps import AsOfDep, PageDep
-from netregistry.kit.direct import DirectRead, direct_read
+from netregistry.kit.deps import PageDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -15,24 +14,17 @@ from netregistry.kit.http import (
     problems,
     represent,
     represent_page,
-    represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
-from netregistry.networks.endpoints import SlugPath
+from netregistry.registry.paths import RolePath, SlugPath
 from netregistry.roles.schemas import RoleCreate, RoleRead, RoleUpdate
 from netregistry.roles.service import RoleService
-from netregistry.tenures.schemas import HandoverRead, HandoverRequest, HolderRow
-from netregistry.tenures.service import TenureService
 
 router = APIRouter(
     prefix="/v1/networks/{slug}/roles", tags=["roles"], dependencies=[Depends(authorize_write)]
 )
 
-RolePath = Annotated[str, Path(max_length=63, description="The role's slug.", examples=["chair"])]
-
-
 Service = Annotated[RoleService, service_for(RoleService)]
-Tenures = Annotated[TenureService, service_for(TenureService)]
 
 
 @router.get(
@@ -110,49 +102,3 @@ async def delete_role(
     """Remove a role that has no tenures."""
     await service.delete(slug, role, if_match=if_match)
     return no_content()
-
-
-@router.get(
-    "/{role}/holders",
-    operation_id="list_role_holders",
-    summary="Holders on a date",
-    response_model=Page[HolderRow],
-    responses=problems(400, 404),
-)
-async def list_role_holders(
-    request: Request,
-    tenures: Tenures,
-    slug: SlugPath,
-    role: RolePath,
-    as_of: AsOfDep,
-    page: PageDep,
-) -> Response:
-    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
-    found = await tenures.holders(slug, role, as_of, page)
-    return represent_page_bytes(request, found.body(), found.next_cursor)
-
-
-@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor"))
-async def list_role_holders_directly(read: DirectRead) -> Response:
-    """:func:`list_role_holders`, without the framework (kit/direct.py)."""
-    found = await TenureService(read.session, None).holders(
-        read.path("slug"), read.path("role"), read.as_of(), read.page()
-    )
-    return represent_page_bytes(read.request, found.body(), found.next_cursor)
-
-
-@router.post(
-    "/{role}/handover",
-    operation_id="hand_over_role",
-    summary="Hand a role over",
-    status_code=201,
-    response_model=HandoverRead,
-    responses=problems(*WRITE_STATUSES, 404, 409),
-)
-async def hand_over_role(
-    request: Request, tenures: Tenures, slug: SlugPath, role: RolePath, body: HandoverRequest
-) -> Response:
-    """In one transaction, end the current holder's tenure on `date` and start the new
-    holder's on the same day (periods are half-open). Roles with one holder only."""
-    result = await tenures.handover(slug, role, body)
-    return created(request, result, location=f"/v1/networks/{slug}/tenures/{result.started.id}")

@@ -19,19 +19,6 @@ class RoleRepository:
     def _base() -> Select[Role]:
         return select(Role).options(joinedload(Role.network))
 
-    async def get(
-        self, network_id: uuid.UUID, slug: str, *, for_update: bool = False
-    ) -> Role | None:
-        statement = (
-            self._base()
-            .where(Role.network_id == network_id, Role.slug == slug)
-            .execution_options(populate_existing=True)
-        )
-        if for_update:
-            statement = statement.with_for_update(of=Role)
-        role: Role | None = await self.session.scalar(statement)
-        return role
-
     async def list_page(
         self, network_id: uuid.UUID, page: PageRequest
     ) -> tuple[Sequence[Role], str | None]:

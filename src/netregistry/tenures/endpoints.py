@@ -6,7 +6,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
-from netregistry.kit.deps import PageDep
+from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.direct import DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -15,14 +16,29 @@ from netregistry.kit.http import (
     problems,
     represent,
     represent_page,
+    represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
-from netregistry.networks.endpoints import SlugPath
-from netregistry.tenures.schemas import TenureCreate, TenureRead, TenureUpdate
+from netregistry.registry.paths import RolePath, SlugPath
+from netregistry.tenures.schemas import (
+    HandoverRead,
+    HandoverRequest,
+    HolderRow,
+    TenureCreate,
+    TenureRead,
+    TenureUpdate,
+)
 from netregistry.tenures.service import TenureService
 
 router = APIRouter(
     prefix="/v1/networks/{slug}/tenures", tags=["tenures"], dependencies=[Depends(authorize_write)]
+)
+
+# The routes under a role's path that answer with tenures: its holders and its handover.
+# Listed under "roles" in the contract, where partners look for them; the app includes
+# this router right after the roles' own, so the contract keeps its order.
+role_router = APIRouter(
+    prefix="/v1/networks/{slug}/roles", tags=["roles"], dependencies=[Depends(authorize_write)]
 )
 
 TenureId = Annotated[uuid.UUID, Path(description="The tenure's id.")]
@@ -115,3 +131,49 @@ async def delete_tenure(
     """Remove a tenure recorded in error (to end one, set its `end_date`)."""
     await service.delete(slug, tenure_id, if_match=if_match)
     return no_content()
+
+
+@role_router.get(
+    "/{role}/holders",
+    operation_id="list_role_holders",
+    summary="Holders on a date",
+    response_model=Page[HolderRow],
+    responses=problems(400, 404),
+)
+async def list_role_holders(
+    request: Request,
+    tenures: Service,
+    slug: SlugPath,
+    role: RolePath,
+    as_of: AsOfDep,
+    page: PageDep,
+) -> Response:
+    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
+    found = await tenures.holders(slug, role, as_of, page)
+    return represent_page_bytes(request, found.body(), found.next_cursor)
+
+
+@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor"))
+async def list_role_holders_directly(read: DirectRead) -> Response:
+    """:func:`list_role_holders`, without the framework (kit/direct.py)."""
+    found = await TenureService(read.session, None).holders(
+        read.path("slug"), read.path("role"), read.as_of(), read.page()
+    )
+    return represent_page_bytes(read.request, found.body(), found.next_cursor)
+
+
+@role_router.post(
+    "/{role}/handover",
+    operation_id="hand_over_role",
+    summary="Hand a role over",
+    status_code=201,
+    response_model=HandoverRead,
+    responses=problems(*WRITE_STATUSES, 404, 409),
+)
+async def hand_over_role(
+    request: Request, tenures: Service, slug: SlugPath, role: RolePath, body: HandoverRequest
+) -> Response:
+    """In one transaction, end the current holder's tenure on `date` and start the new
+    holder's on the same day (periods are half-open). Roles with one holder only."""
+    result = await tenures.handover(slug, role, body)
+    return created(request, result, location=f"/v1/networks/{slug}/tenures/{result.started.id}")

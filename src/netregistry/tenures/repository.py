@@ -75,15 +75,6 @@ class TenureRepository:
             key=lambda tenure: [tenure.created_at, tenure.id],
         )
 
-    async def for_member(self, member_id: uuid.UUID) -> Sequence[Tenure]:
-        return (
-            await self.session.scalars(
-                self._base()
-                .where(Tenure.member_id == member_id)
-                .order_by(Tenure.start_date.nulls_first(), Tenure.id)
-            )
-        ).all()
-
     async def holding_on(self, role_id: uuid.UUID, day: date) -> Sequence[Tenure]:
         return (
             await self.session.scalars(

@@ -9,8 +9,7 @@ from pydantic import ConfigDict, Field, model_validator
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import LongText, Name, RoleSlug, WebUrl
-from netregistry.members.schemas import MemberSummary
-from netregistry.memberships.schemas import END, START, MembershipRead, check_period
+from netregistry.registry.shapes import END, START, MemberSummary, check_period
 
 EXAMPLE: dict[str, Any] = {
     "role": "chair",
@@ -110,11 +109,3 @@ class HandoverRead(ReadSchema):
 
     ended: TenureRead | None = Field(description="The previous holder's tenure, now ended.")
     started: TenureRead = Field(description="The new holder's tenure.")
-
-
-class MemberHistory(ReadSchema):
-    """One member's memberships and tenures across all networks."""
-
-    member: MemberSummary
-    memberships: list[MembershipRead]
-    tenures: list[TenureRead]

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import (
     Conflict,
@@ -20,14 +18,13 @@ from netregistry.errors import (
     unknown_member,
 )
 from netregistry.kit import integrity
-from netregistry.kit.dates import PartialDate, describe_period, validate_period
+from netregistry.kit.dates import PartialDate, describe_period
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import JsonPage, PageRequest
-from netregistry.members.repository import MemberRepository
 from netregistry.models import Network, Role, Tenure
-from netregistry.networks.service import NetworkService, network_not_found
-from netregistry.roles.service import RoleService, role_not_found
-from netregistry.tenures import rules
+from netregistry.registry import rules
+from netregistry.registry.resolve import network_not_found, role_not_found
+from netregistry.registry.service import RegistryService
 from netregistry.tenures.repository import TenureRepository
 from netregistry.tenures.schemas import (
     HandoverRead,
@@ -48,14 +45,10 @@ def double_holding(existing: Tenure) -> Conflict:
     )
 
 
-class TenureService:
+class TenureService(RegistryService):
     def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
-        self.session = session
+        super().__init__(session, actor)
         self.repository = TenureRepository(session)
-        self.members = MemberRepository(session)
-        self.networks = NetworkService(session, actor)
-        self.roles = RoleService(session, actor)
-        self.audit = AuditTrail(session, actor)
 
     async def list_page(
         self,
@@ -65,14 +58,14 @@ class TenureService:
         role: str | None,
         member_id: uuid.UUID | None,
     ) -> tuple[list[TenureRead], str | None]:
-        network = await self.networks.get(slug)
+        network = await self.resolve.network(slug)
         tenures, cursor = await self.repository.list_page(
             network.id, page, role=role, member_id=member_id
         )
         return [TenureRead.model_validate(tenure) for tenure in tenures], cursor
 
     async def get(self, slug: str, tenure_id: uuid.UUID) -> TenureRead:
-        network = await self.networks.get(slug)
+        network = await self.resolve.network(slug)
         return TenureRead.model_validate(await self._get(network, tenure_id))
 
     async def holders(self, slug: str, role_slug: str, as_of: date, page: PageRequest) -> JsonPage:
@@ -80,7 +73,7 @@ class TenureService:
         try:
             found = await self.repository.holders(slug, role_slug, as_of, page)
         except InvalidCursor:
-            await self.roles.find(await self.networks.get(slug), role_slug)  # 404s first
+            await self.resolve.role(await self.resolve.network(slug), role_slug)  # 404s first
             raise
         if found.anchor == 2:
             raise network_not_found(slug)
@@ -88,16 +81,12 @@ class TenureService:
             raise role_not_found(slug, role_slug)
         return found
 
-    async def for_member(self, member_id: uuid.UUID) -> Sequence[TenureRead]:
-        return [TenureRead.model_validate(t) for t in await self.repository.for_member(member_id)]
-
     async def create(self, slug: str, data: TenureCreate) -> TenureRead:
-        network = await self._locked_network(slug)
-        role = await self.roles.repository.get(network.id, data.role, for_update=True)
+        network = await self.resolve.network_under_rules(slug, reread=False)
+        role = await self.resolve.find_role(network, data.role, for_update=True)
         if role is None:
             raise invalid("role", f"{slug} has no role {data.role!r}")
-        if await self.members.get(data.member_id) is None:
-            raise unknown_member(data.member_id)
+        await self.resolve.named_member(data.member_id)
         await rules.lock_members(self.session, network.id, [data.member_id])
         values = data.values()
         del values["role"]
@@ -110,10 +99,10 @@ class TenureService:
     async def update(
         self, slug: str, tenure_id: uuid.UUID, data: TenureUpdate, *, if_match: str | None
     ) -> TenureRead:
-        network = await self._locked_network(slug)
+        network = await self.resolve.network_under_rules(slug, reread=False)
         # The role first, then the tenure: the order handovers take them in.
         role_slug = (await self._get(network, tenure_id)).role.slug
-        role = await self.roles.find(network, role_slug, for_update=True)
+        role = await self.resolve.role(network, role_slug, for_update=True)
         tenure = await self._get(network, tenure_id, for_update=True)
         before = TenureRead.model_validate(tenure)
         require_match(if_match, before)
@@ -121,8 +110,7 @@ class TenureService:
         changes = data.values(exclude_unset=True)
         start = changes.get("start_date", tenure.start_date)
         end = changes.get("end_date", tenure.end_date)
-        if problem := validate_period(start, end):
-            raise invalid("end_date", problem)
+        rules.check_changed_period(start, end)
         await self._save(network, role, tenure, changes)
         after = TenureRead.model_validate(await self._get(network, tenure.id))
         await self.audit.record(
@@ -131,7 +119,7 @@ class TenureService:
         return after
 
     async def delete(self, slug: str, tenure_id: uuid.UUID, *, if_match: str | None) -> None:
-        network = await self.networks.get(slug)
+        network = await self.resolve.network(slug)
         tenure = await self._get(network, tenure_id, for_update=True)
         before = TenureRead.model_validate(tenure)
         require_match(if_match, before)
@@ -141,16 +129,15 @@ class TenureService:
 
     async def handover(self, slug: str, role_slug: str, data: HandoverRequest) -> HandoverRead:
         """End the current holder's tenure on ``date`` and start the new holder's that day."""
-        network = await self._locked_network(slug)
-        role = await self.roles.find(network, role_slug, for_update=True)
+        network = await self.resolve.network_under_rules(slug, reread=False)
+        role = await self.resolve.role(network, role_slug, for_update=True)
         if role.max_holders != 1:
             raise Conflict(
                 f"Handover applies to roles with exactly one holder; {role_slug!r} of {slug} "
                 f"allows {role.max_holders or 'any number of'} holders. Create and end "
                 "tenures instead."
             )
-        if await self.members.get(data.member_id) is None:
-            raise unknown_member(data.member_id)
+        await self.resolve.named_member(data.member_id)
         current = next(iter(await self.repository.holding_on(role.id, data.date)), None)
         if current is None and (later := await self.repository.first_from(role.id, data.date)):
             raise Conflict(
@@ -201,11 +188,6 @@ class TenureService:
             after=result,
         )
         return result
-
-    async def _locked_network(self, slug: str) -> Network:
-        network = await self.networks.get(slug)
-        await rules.lock_network(self.session, network.id, exclusive=False)
-        return network
 
     async def _get(
         self, network: Network, tenure_id: uuid.UUID, *, for_update: bool = False

@@ -1,4 +1,9 @@
-"""The rules that span memberships and tenures, checked in the database under locks.
+"""The registry's rules: each written once, and used by every writer (the HTTP
+endpoints, the CSV member-list import, ``netregistry import`` and the demo loader).
+
+Checks on a request's own values (a category of the network, a period that ends after
+it starts) raise a 422 naming the field. The rules that span memberships and tenures are
+checked in the database under locks.
 
 No constraint can say "at most N holders" for a per-role N, or "a holder is a member on
 every day of the tenure". These checks run after the write, inside its transaction,
@@ -16,16 +21,55 @@ Every writer takes them in that order (member locks in id order), so none deadlo
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import Date, String, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.errors import Conflict
+from netregistry.errors import Conflict, invalid
+from netregistry.kit.dates import PartialDate, validate_period
 from netregistry.kit.locks import advisory_lock
-from netregistry.models import Member, Membership, Role, Tenure
+from netregistry.models import Member, Membership, Network, Role, Tenure
+
+
+def unknown_categories(network: Network, categories: Iterable[str]) -> list[str]:
+    """Those of ``categories`` that are not among the network's membership categories,
+    sorted: the one definition of "a category of the network"."""
+    return sorted(set(categories) - set(network.membership_categories))
+
+
+def category_problem(network: Network, category: str) -> str | None:
+    """Why ``category`` cannot be a membership's category in ``network`` (None: it can)."""
+    if not unknown_categories(network, [category]):
+        return None
+    return (
+        f"{category!r} is not a category of {network.slug}; "
+        f"use one of {', '.join(network.membership_categories)}"
+    )
+
+
+def check_category(network: Network, category: str) -> None:
+    """A membership's category is one of its network's categories."""
+    if problem := category_problem(network, category):
+        raise invalid("category", problem)
+
+
+def check_eligible_categories(network: Network, categories: Sequence[str] | None) -> None:
+    """A role is open only to categories of its network (None: to every member)."""
+    if unknown := unknown_categories(network, categories or ()):
+        raise invalid(
+            "eligible_categories",
+            f"{', '.join(unknown)} not among {network.slug}'s categories "
+            f"({', '.join(network.membership_categories)})",
+        )
+
+
+def check_changed_period(start: PartialDate | None, end: PartialDate | None) -> None:
+    """A changed period still ends after it starts (a new one is checked by its schema)."""
+    if problem := validate_period(start, end):
+        raise invalid("end_date", problem)
 
 
 async def lock_network(session: AsyncSession, network_id: uuid.UUID, *, exclusive: bool) -> None:
@@ -37,6 +81,43 @@ async def lock_members(
 ) -> None:
     for member_id in sorted(set(member_ids)):
         await advisory_lock(session, f"member:{network_id}:{member_id}")
+
+
+async def check_categories_unused(
+    session: AsyncSession, network: Network, removed: Iterable[str]
+) -> None:
+    """A category may be dropped only when no membership or role refers to it.
+
+    Takes the network's rule lock exclusively: no membership may be written with a
+    category while it is being dropped.
+    """
+    dropped = sorted(set(removed))
+    if not dropped:
+        return
+    await lock_network(session, network.id, exclusive=True)
+    listed = ", ".join(dropped)
+    used = await session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(Membership.network_id == network.id, Membership.category.in_(dropped))
+    )
+    if used:
+        raise Conflict(
+            f"{network.slug} has {used} membership(s) in {listed}; "
+            "change their category before dropping it."
+        )
+    roles = (
+        await session.scalars(
+            select(Role.slug).where(
+                Role.network_id == network.id, Role.eligible_categories.overlap(dropped)
+            )
+        )
+    ).all()
+    if roles:
+        raise Conflict(
+            f"The roles {', '.join(roles)} of {network.slug} are open to {listed}; "
+            "change their eligible categories first."
+        )
 
 
 async def check_membership_coverage(
