@@ -21,9 +21,14 @@ Action = Literal["create", "update", "delete"]
 class AuditTrail:
     """Records what an actor changed."""
 
-    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
+    def __init__(
+        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
+    ) -> None:
+        """``writer``: the name recorded for a change made without a key (the import
+        command's "import")."""
         self.repository = AuditRepository(session)
         self.actor = actor
+        self.writer = writer
 
     async def record(
         self,
@@ -42,7 +47,7 @@ class AuditTrail:
         await self.repository.add(
             AuditEvent(
                 actor_key_id=self.actor.key_id if self.actor else None,
-                actor_name=self.actor.name if self.actor else None,
+                actor_name=self.actor.name if self.actor else self.writer,
                 action=action,
                 resource_type=resource_type,
                 resource_id=resource_id,

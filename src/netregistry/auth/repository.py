@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.models import ApiKey
+from netregistry.models import ApiKey, Network
 
 
 class ApiKeyRepository:
@@ -17,6 +17,11 @@ class ApiKeyRepository:
         return await self.session.scalar(
             select(ApiKey).where(ApiKey.token_hash == token_hash, ApiKey.revoked_at.is_(None))
         )
+
+    async def existing_networks(self, slugs: Sequence[str]) -> set[str]:
+        """Those of ``slugs`` that name a network."""
+        found = await self.session.scalars(select(Network.slug).where(Network.slug.in_(slugs)))
+        return set(found.all())
 
     async def add(self, key: ApiKey) -> ApiKey:
         self.session.add(key)

@@ -9,13 +9,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.principal import Principal
 from netregistry.auth.repository import ApiKeyRepository
 from netregistry.errors import NotFound, Unauthorized, ValidationFailed
-from netregistry.models import ApiKey, Network
+from netregistry.models import ApiKey
 
 TOKEN_PREFIX = "nr_"  # noqa: S105 (a public prefix, not a secret)
 
@@ -47,11 +46,7 @@ class ApiKeyService:
     async def create(self, name: str, *, admin: bool, networks: Sequence[str]) -> IssuedKey:
         if admin == bool(networks):
             raise ValidationFailed("A key is either --admin or scoped to one or more --network.")
-        known = set(
-            (
-                await self.session.scalars(select(Network.slug).where(Network.slug.in_(networks)))
-            ).all()
-        )
+        known = await self.repository.existing_networks(networks)
         if unknown := sorted(set(networks) - known):
             raise NotFound(f"No network with slug {', '.join(unknown)}.")
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)

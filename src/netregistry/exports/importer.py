@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.errors import Conflict, NetregistryError
@@ -31,8 +30,18 @@ from netregistry.exports.records import (
     SCHEMA_VERSION,
     RecordType,
 )
+from netregistry.kit.dates import PartialDate
+from netregistry.members.service import city_service, organization_service
+from netregistry.memberships.service import MembershipService
 from netregistry.models import Member, Network, Role
+from netregistry.networks.service import NetworkService
 from netregistry.registry import rules
+from netregistry.registry.service import RowRefused
+from netregistry.roles.service import RoleService
+from netregistry.tenures.service import TenureService
+
+# The name the audit trail records for the import command's writes (it has no key).
+WRITER = "import"
 
 _PATTERNS: dict[str, re.Pattern[str]] = {}
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -167,86 +176,34 @@ def _check(record: Record) -> None:
             raise ImportRefused(f"{record.where}: {spec.name} must be one of {spec.enum}.")
 
 
-_INSERT_SQL: dict[RecordType, str] = {
-    "network": """
-        INSERT INTO networks (id, slug, name, acronym, official_name, founded_on, scope,
-            website, description, membership_criteria, membership_categories,
-            created_at, updated_at)
-        VALUES (gen_random_uuid(), :slug, :name, :acronym, :official_name, :founded_on,
-            :scope, :website, :description, :membership_criteria,
-            ARRAY(SELECT json_array_elements_text(CAST(:membership_categories AS json))),
-            :created_at, :updated_at)""",
-    "member": """
-        INSERT INTO members (id, kind, name, alt_names, country_code, subdivision, population,
-            latitude, longitude, geonames, org_type, website, wikidata, created_at, updated_at)
-        VALUES (:id, :kind, :name,
-            ARRAY(SELECT json_array_elements_text(CAST(:alt_names AS json))),
-            :country_code, :subdivision, :population, :latitude, :longitude, :geonames,
-            :org_type, :website, :wikidata,
-            :created_at, :updated_at)""",
-    "role": """
-        INSERT INTO roles (id, network_id, slug, name, max_holders, requires_membership,
-            eligible_categories, created_at, updated_at)
-        SELECT gen_random_uuid(), n.id, :slug, :name, :max_holders, :requires_membership,
-            CASE WHEN CAST(:eligible_categories AS json) IS NULL THEN NULL
-                 ELSE ARRAY(SELECT json_array_elements_text(CAST(:eligible_categories AS json)))
-            END,
-            :created_at, :updated_at
-        FROM networks n WHERE n.slug = :network""",
-    "membership": """
-        INSERT INTO memberships (id, network_id, member_id, category, start_date, end_date,
-            source_url, note, created_at, updated_at)
-        SELECT :id, n.id, :member_id, :category, :start_date,
-            :end_date, :source_url, :note,
-            :created_at, :updated_at
-        FROM networks n WHERE n.slug = :network""",
-    "tenure": """
-        INSERT INTO tenures (id, network_id, role_id, member_id, start_date, end_date,
-            representative, source_url, note, created_at, updated_at)
-        SELECT :id, n.id, r.id, :member_id, :start_date, :end_date,
-            :representative, :source_url, :note,
-            :created_at, :updated_at
-        FROM networks n JOIN roles r ON r.network_id = n.id AND r.slug = :role
-        WHERE n.slug = :network""",
-}
-_INSERTS = {record_type: text(sql) for record_type, sql in _INSERT_SQL.items()}
-
-_AUDIT = text(
-    """
-    INSERT INTO audit_events (actor_name, action, resource_type, resource_id, network, after)
-    VALUES ('import', 'create', :resource_type, :resource_id, :network, CAST(:after AS jsonb))"""
-)
-
-_JSON_ARRAYS = {"membership_categories", "alt_names", "eligible_categories"}
+# Fields of a record that repeat what another record holds (a membership's member's
+# kind, name and country): the member's record is the one written.
 _DERIVED = {"member_kind", "member_name", "member_country_code"}
+_DATES = {"founded_on", "start_date", "end_date"}
 
 
-def _parameters(record: Record) -> dict[str, Any]:
-    """The record's values as the driver binds them (arrays as JSON text)."""
-    values = {k: v for k, v in record.values.items() if k not in _DERIVED}
-    for name in _JSON_ARRAYS & values.keys():
-        values[name] = None if values[name] is None else json.dumps(values[name])
+def _columns(record: Record) -> dict[str, Any]:
+    """The record's values as the model's columns take them (a network and a role
+    still by slug: the services resolve them)."""
+    values = {k: v for k, v in record.values.items() if k not in _DERIVED | {"kind"}}
     for name in ("id", "member_id"):
         if name in values:
             values[name] = uuid.UUID(values[name])
     for name in ("created_at", "updated_at"):
         values[name] = datetime.fromisoformat(values[name])
+    for name in _DATES & values.keys():
+        if values[name] is not None:
+            try:
+                values[name] = PartialDate.parse(values[name])
+            except ValueError as error:
+                raise ImportRefused(f"{record.where}: {name}: {error}.") from error
     return values
 
 
-def _resource(record: Record) -> tuple[str, str, str | None]:
-    values = record.values
-    if record.type == "network":
-        return "network", values["slug"], values["slug"]
-    if record.type == "member":
-        return values["kind"], values["id"], None
-    if record.type == "role":
-        return "role", f"{values['network']}/{values['slug']}", values["network"]
-    return record.type, values["id"], values["network"]
-
-
 async def import_records(session: AsyncSession, records: Sequence[Record]) -> ImportReport:
-    """Write ``records`` into an empty registry, in the session's transaction."""
+    """Write ``records`` into an empty registry, in the session's transaction, through
+    the services every write goes through: the same rules, columns and audit trail (so
+    the change feed shows each record as its endpoint returns it)."""
     networks = await session.scalar(select(func.count()).select_from(Network)) or 0
     members = await session.scalar(select(func.count()).select_from(Member)) or 0
     if networks or members:
@@ -254,58 +211,42 @@ async def import_records(session: AsyncSession, records: Sequence[Record]) -> Im
             f"The registry already holds {networks} network(s) and {members} member(s): "
             "import only into an empty database (restore a backup with pg_restore instead)."
         )
+    writers: list[tuple[RecordType, str | None, Callable[[Sequence[dict[str, Any]]], Any]]] = [
+        ("network", None, NetworkService(session, None, writer=WRITER).import_created),
+        ("member", "city", city_service(session, None, writer=WRITER).import_created),
+        (
+            "member",
+            "organization",
+            organization_service(session, None, writer=WRITER).import_created,
+        ),
+        ("role", None, RoleService(session, None, writer=WRITER).import_created),
+        ("membership", None, MembershipService(session, None, writer=WRITER).import_created),
+        ("tenure", None, TenureService(session, None, writer=WRITER).import_created),
+    ]
     report = ImportReport()
-    for kind in ("network", "member", "role", "membership", "tenure"):
-        for record in (r for r in records if r.type == kind):
-            await _insert(session, record)
-            resource_type, resource_id, network = _resource(record)
-            await session.execute(
-                _AUDIT,
-                {
-                    "resource_type": resource_type,
-                    "resource_id": resource_id,
-                    "network": network,
-                    "after": json.dumps(record.values),
-                },
-            )
-            report.created[kind] = report.created.get(kind, 0) + 1
+    for kind, member_kind, write in writers:
+        batch = [
+            r
+            for r in records
+            if r.type == kind and (member_kind is None or r.values["kind"] == member_kind)
+        ]
+        if not batch:
+            continue
+        try:
+            await write([_columns(record) for record in batch])
+        except RowRefused as refused:
+            raise ImportRefused(f"{batch[refused.index].where}: {refused.reason}.") from refused
+        report.created[kind] = report.created.get(kind, 0) + len(batch)
     await _check_rules(session, records)
     return report
 
 
-async def _insert(session: AsyncSession, record: Record) -> None:
-    try:
-        async with session.begin_nested():
-            result = await session.execute(_INSERTS[record.type], _parameters(record))
-    except DBAPIError as error:
-        reason = str(error.orig).split("\n", 1)[0] if error.orig else type(error).__name__
-        raise ImportRefused(f"{record.where}: {reason}.") from error
-    if getattr(result, "rowcount", 1) == 0:
-        missing = "role " + record.values.get("role", "") if record.type == "tenure" else ""
-        raise ImportRefused(
-            f"{record.where}: network {record.values.get('network')!r} {missing} not in the file."
-        )
-
-
 async def _check_rules(session: AsyncSession, records: Sequence[Record]) -> None:
-    """The rules no constraint holds: categories, holder limits, membership coverage."""
+    """The rules across records, once all are in: holder limits, membership coverage."""
     where = {
         (r.type, r.values.get("id") or f"{r.values.get('network')}/{r.values.get('slug')}"): r.where
         for r in records
     }
-    wrong_category = (
-        await session.execute(
-            text(
-                "SELECT ms.id::text FROM memberships ms JOIN networks n ON n.id = ms.network_id "
-                "WHERE NOT ms.category = ANY(n.membership_categories) LIMIT 1"
-            )
-        )
-    ).scalar()
-    if wrong_category is not None:
-        raise ImportRefused(
-            f"{where[('membership', wrong_category)]}: its category is not one of its "
-            "network's membership_categories."
-        )
     for role in (await session.scalars(select(Role))).all():
         try:
             await rules.check_capacity(session, role)

@@ -22,7 +22,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from netregistry.db import read_connection
@@ -30,12 +29,11 @@ from netregistry.kit.pagination import (
     Column,
     PageRequest,
     RowPage,
-    json_object,
-    json_value,
     page_parameters,
     read_row_page,
     row_page_statement,
 )
+from netregistry.kit.repository import Repository
 from netregistry.models import Member, Membership, Network, Tenure
 from netregistry.registry.names import fold_name
 
@@ -65,34 +63,15 @@ def matching_ids(q: ColumnElement[str]) -> Select[uuid.UUID]:
     return select(matched.id).where(name_matches(q, matched))
 
 
-def member_summary(member: type[Member] = Member) -> ColumnElement[str]:
-    """A :class:`MemberSummary` as JSON text (see ``kit/pagination.py``)."""
-    return json_object(
-        {
-            "id": json_value(member.id),
-            "kind": json_value(member.kind),
-            "name": json_value(member.name),
-            "country_code": json_value(member.country_code),
-        }
-    )
-
-
-class MemberRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class MemberRepository(Repository[Member]):
+    model = Member
 
     async def get(self, member_id: uuid.UUID, *, kind: str | None = None) -> Member | None:
-        statement = select(Member).where(Member.id == member_id)
-        if kind is not None:
-            statement = statement.where(Member.kind == kind)
-        member: Member | None = await self.session.scalar(statement)
-        return member
+        """The member ``member_id`` (of ``kind``, when given)."""
+        return await self.get_by_id(member_id, where=[Member.kind == kind] if kind else [])
 
     async def get_for_update(self, member_id: uuid.UUID, kind: str) -> Member | None:
-        member: Member | None = await self.session.scalar(
-            select(Member).where(Member.id == member_id, Member.kind == kind).with_for_update()
-        )
-        return member
+        return await self.get_by_id(member_id, where=[Member.kind == kind], for_update=True)
 
     async def find_by_wikidata(self, wikidata: str) -> Member | None:
         member: Member | None = await self.session.scalar(
@@ -158,12 +137,6 @@ class MemberRepository:
             keys=len(order_by),
             anchor=network is not None,
         )
-
-    def add(self, member: Member) -> None:
-        self.session.add(member)
-
-    async def delete(self, member: Member) -> None:
-        await self.session.delete(member)
 
     async def commitments(self, member_id: uuid.UUID, limit: int = 10) -> list[str]:
         """Descriptions of the member's memberships and tenures (what blocks deleting it)."""

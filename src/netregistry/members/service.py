@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
-from typing import Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,9 +39,15 @@ class MemberService(RegistryService, Generic[ReadT]):
     """Creates, changes and removes members of one kind."""
 
     def __init__(
-        self, session: AsyncSession, actor: Principal | None, kind: Kind, read: type[ReadT]
+        self,
+        session: AsyncSession,
+        actor: Principal | None,
+        kind: Kind,
+        read: type[ReadT],
+        *,
+        writer: str | None = None,
     ) -> None:
-        super().__init__(session, actor)
+        super().__init__(session, actor, writer=writer)
         self.kind = kind
         self.read: type[ReadT] = read
         self.repository = MemberRepository(session)
@@ -107,6 +114,16 @@ class MemberService(RegistryService, Generic[ReadT]):
         await self.audit.record("create", self.kind, str(member.id), network=None, after=created)
         return created
 
+    async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Members of this kind from an export, with their ids and timestamps: one
+        batch, each audited."""
+        members = await self._insert_all(
+            [Member(kind=self.kind, **row) for row in rows], self.repository.by_ids
+        )
+        await self._audit_created(
+            members, self.read.model_validate, lambda m: (self.kind, str(m.id), None)
+        )
+
     async def update(
         self, member_id: uuid.UUID, data: WriteSchema, *, if_match: str | None
     ) -> ReadT:
@@ -160,14 +177,16 @@ class MemberService(RegistryService, Generic[ReadT]):
                 )
 
 
-def city_service(session: AsyncSession, actor: Principal | None) -> MemberService[CityRead]:
-    return MemberService(session, actor, "city", CityRead)
+def city_service(
+    session: AsyncSession, actor: Principal | None, *, writer: str | None = None
+) -> MemberService[CityRead]:
+    return MemberService(session, actor, "city", CityRead, writer=writer)
 
 
 def organization_service(
-    session: AsyncSession, actor: Principal | None
+    session: AsyncSession, actor: Principal | None, *, writer: str | None = None
 ) -> MemberService[OrganizationRead]:
-    return MemberService(session, actor, "organization", OrganizationRead)
+    return MemberService(session, actor, "organization", OrganizationRead, writer=writer)
 
 
 async def member_history(

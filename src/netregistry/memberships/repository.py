@@ -20,7 +20,6 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload
 
 from netregistry.db import read_connection
@@ -28,7 +27,6 @@ from netregistry.kit.dates import PartialDate
 from netregistry.kit.pagination import (
     JsonPage,
     PageRequest,
-    fetch_page,
     json_array,
     json_object,
     json_page_rows,
@@ -37,16 +35,16 @@ from netregistry.kit.pagination import (
     page_parameters,
     read_json_page,
 )
-from netregistry.members.repository import matching_ids, member_summary
+from netregistry.kit.repository import Repository
+from netregistry.members.repository import matching_ids
 from netregistry.models import Member, Membership, Network, Role, Tenure
+from netregistry.registry.shapes import member_summary
 
 
-class MembershipRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class MembershipRepository(Repository[Membership]):
+    model = Membership
 
-    @staticmethod
-    def _base() -> Select[Membership]:
+    def base(self) -> Select[Membership]:
         return select(Membership).options(
             joinedload(Membership.member), joinedload(Membership.network)
         )
@@ -54,24 +52,18 @@ class MembershipRepository:
     async def get(
         self, network_id: uuid.UUID, membership_id: uuid.UUID, *, for_update: bool = False
     ) -> Membership | None:
-        statement = (
-            self._base()
-            .where(Membership.network_id == network_id, Membership.id == membership_id)
-            .execution_options(populate_existing=True)
+        """The membership ``membership_id`` of the network ``network_id``."""
+        return await self.get_by_id(
+            membership_id, where=[Membership.network_id == network_id], for_update=for_update
         )
-        if for_update:
-            statement = statement.with_for_update(of=Membership)
-        membership: Membership | None = await self.session.scalar(statement)
-        return membership
 
     async def list_page(
         self, network_id: uuid.UUID, page: PageRequest, *, member_id: uuid.UUID | None
     ) -> tuple[Sequence[Membership], str | None]:
-        statement = self._base().where(Membership.network_id == network_id)
+        statement = self.base().where(Membership.network_id == network_id)
         if member_id is not None:
             statement = statement.where(Membership.member_id == member_id)
-        return await fetch_page(
-            self.session,
+        return await self.page(
             statement,
             order_by=[Membership.created_at, Membership.id],
             page=page,
@@ -89,7 +81,7 @@ class MembershipRepository:
     ) -> Membership | None:
         """A membership of the member that shares a certain day with ``[start, end)``."""
         period = func.certain_period(str(start) if start else None, str(end) if end else None)
-        statement = self._base().where(
+        statement = self.base().where(
             Membership.network_id == network_id,
             Membership.member_id == member_id,
             Membership.period.op("&&")(period),
@@ -109,12 +101,6 @@ class MembershipRepository:
             or 0
         )
         return count
-
-    def add(self, membership: Membership) -> None:
-        self.session.add(membership)
-
-    async def delete(self, membership: Membership) -> None:
-        await self.session.delete(membership)
 
     async def members_on(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -44,8 +45,10 @@ def overlap_conflict(existing: Membership) -> Conflict:
 
 
 class MembershipService(RegistryService):
-    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
-        super().__init__(session, actor)
+    def __init__(
+        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
+    ) -> None:
+        super().__init__(session, actor, writer=writer)
         self.repository = MembershipRepository(session)
 
     async def list_page(
@@ -94,6 +97,28 @@ class MembershipService(RegistryService):
         created = MembershipRead.model_validate(await self._get(network, membership.id))
         await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
         return created
+
+    async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Memberships from an export (each naming its network by slug), with their ids
+        and timestamps: the category rule checked for each, one batch (the database
+        refuses overlaps), each audited."""
+        networks = await self._networks_of(rows)
+        self._check_each(
+            list(zip(networks, rows, strict=True)),
+            lambda pair: rules.check_category(pair[0], pair[1]["category"]),
+        )
+        memberships = await self._insert_all(
+            [
+                Membership(network_id=network.id, **row)
+                for network, row in zip(networks, rows, strict=True)
+            ],
+            self.repository.by_ids,
+        )
+        await self._audit_created(
+            memberships,
+            MembershipRead.model_validate,
+            lambda m: (RESOURCE, str(m.id), m.network.slug),
+        )
 
     async def update(
         self,

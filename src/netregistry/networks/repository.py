@@ -18,43 +18,33 @@ from sqlalchemy import (
     func,
     select,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.db import read_connection
 from netregistry.kit.pagination import (
     PageRequest,
-    fetch_page,
     json_array,
     json_object,
     json_object_of,
     json_value,
 )
+from netregistry.kit.repository import Repository
 from netregistry.models import Member, Membership, Network, Role, Tenure
 from netregistry.registry.shapes import member_summary
 
 
-class NetworkRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class NetworkRepository(Repository[Network]):
+    model = Network
 
-    @staticmethod
-    def _base() -> Select[Network]:
+    def base(self) -> Select[Network]:
         return select(Network)
 
     async def list_page(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
-        return await fetch_page(
-            self.session,
-            self._base(),
+        return await self.page(
+            self.base(),
             order_by=[Network.slug],
             page=page,
             key=lambda network: [network.slug],
         )
-
-    def add(self, network: Network) -> None:
-        self.session.add(network)
-
-    async def delete(self, network: Network) -> None:
-        await self.session.delete(network)
 
     async def stats(self, slug: str, as_of: date) -> tuple[uuid.UUID | None, str]:
         """The network's :class:`NetworkStats` on ``as_of`` as JSON written by PostgreSQL,

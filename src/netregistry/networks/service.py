@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +24,10 @@ RESOURCE = "network"
 
 
 class NetworkService(RegistryService):
-    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
-        super().__init__(session, actor)
+    def __init__(
+        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
+    ) -> None:
+        super().__init__(session, actor, writer=writer)
         self.repository = NetworkRepository(session)
 
     async def list_page(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
@@ -57,6 +60,13 @@ class NetworkService(RegistryService):
             "create", RESOURCE, network.slug, network=network.slug, after=created
         )
         return created
+
+    async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Networks from an export, with their timestamps: one batch, each audited."""
+        networks = await self._insert_all([Network(**row) for row in rows], self.repository.by_ids)
+        await self._audit_created(
+            networks, NetworkRead.model_validate, lambda n: (RESOURCE, n.slug, n.slug)
+        )
 
     async def update(self, slug: str, data: NetworkUpdate, *, if_match: str | None) -> NetworkRead:
         network = await self.get(slug, for_update=True)

@@ -45,7 +45,7 @@ def category_problem(network: Network, category: str) -> str | None:
     if not unknown_categories(network, [category]):
         return None
     return (
-        f"{category!r} is not a category of {network.slug}; "
+        f"{category!r} is not among the membership_categories of {network.slug}; "
         f"use one of {', '.join(network.membership_categories)}"
     )
 

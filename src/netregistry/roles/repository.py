@@ -4,27 +4,24 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from netregistry.kit.pagination import PageRequest, fetch_page
+from netregistry.kit.pagination import PageRequest
+from netregistry.kit.repository import Repository
 from netregistry.models import Role, Tenure
 
 
-class RoleRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class RoleRepository(Repository[Role]):
+    model = Role
 
-    @staticmethod
-    def _base() -> Select[Role]:
+    def base(self) -> Select[Role]:
         return select(Role).options(joinedload(Role.network))
 
     async def list_page(
         self, network_id: uuid.UUID, page: PageRequest
     ) -> tuple[Sequence[Role], str | None]:
-        return await fetch_page(
-            self.session,
-            self._base().where(Role.network_id == network_id),
+        return await self.page(
+            self.base().where(Role.network_id == network_id),
             order_by=[Role.slug],
             page=page,
             key=lambda role: [role.slug],
@@ -52,9 +49,3 @@ class RoleRepository:
             )
         ) or 0
         return count
-
-    def add(self, role: Role) -> None:
-        self.session.add(role)
-
-    async def delete(self, role: Role) -> None:
-        await self.session.delete(role)

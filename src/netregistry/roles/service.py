@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.principal import Principal
@@ -19,8 +22,10 @@ RESOURCE = "role"
 
 
 class RoleService(RegistryService):
-    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
-        super().__init__(session, actor)
+    def __init__(
+        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
+    ) -> None:
+        super().__init__(session, actor, writer=writer)
         self.repository = RoleRepository(session)
 
     async def list_page(self, slug: str, page: PageRequest) -> tuple[list[RoleRead], str | None]:
@@ -51,6 +56,27 @@ class RoleService(RegistryService):
             "create", RESOURCE, f"{slug}/{role.slug}", network=slug, after=created
         )
         return created
+
+    async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Roles from an export (each naming its network by slug), with their
+        timestamps: the category rule checked for each, one batch, each audited."""
+        networks = await self._networks_of(rows)
+        self._check_each(
+            list(zip(networks, rows, strict=True)),
+            lambda pair: rules.check_eligible_categories(pair[0], pair[1]["eligible_categories"]),
+        )
+        roles = await self._insert_all(
+            [
+                Role(network_id=network.id, **row)
+                for network, row in zip(networks, rows, strict=True)
+            ],
+            self.repository.by_ids,
+        )
+        await self._audit_created(
+            roles,
+            RoleRead.model_validate,
+            lambda r: (RESOURCE, f"{r.network.slug}/{r.slug}", r.network.slug),
+        )
 
     async def update(
         self, slug: str, role_slug: str, data: RoleUpdate, *, if_match: str | None

@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Date, Select, bindparam, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
 from netregistry.db import read_connection
@@ -15,7 +14,6 @@ from netregistry.kit.dates import PartialDate
 from netregistry.kit.pagination import (
     JsonPage,
     PageRequest,
-    fetch_page,
     json_object,
     json_page_rows,
     json_page_statement,
@@ -23,16 +21,15 @@ from netregistry.kit.pagination import (
     page_parameters,
     read_json_page,
 )
-from netregistry.members.repository import member_summary
+from netregistry.kit.repository import Repository
 from netregistry.models import Member, Network, Role, Tenure
+from netregistry.registry.shapes import member_summary
 
 
-class TenureRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+class TenureRepository(Repository[Tenure]):
+    model = Tenure
 
-    @staticmethod
-    def _base() -> Select[Tenure]:
+    def base(self) -> Select[Tenure]:
         return select(Tenure).options(
             joinedload(Tenure.member), joinedload(Tenure.network), joinedload(Tenure.role)
         )
@@ -40,15 +37,10 @@ class TenureRepository:
     async def get(
         self, network_id: uuid.UUID, tenure_id: uuid.UUID, *, for_update: bool = False
     ) -> Tenure | None:
-        statement = (
-            self._base()
-            .where(Tenure.network_id == network_id, Tenure.id == tenure_id)
-            .execution_options(populate_existing=True)
+        """The tenure ``tenure_id`` of the network ``network_id``."""
+        return await self.get_by_id(
+            tenure_id, where=[Tenure.network_id == network_id], for_update=for_update
         )
-        if for_update:
-            statement = statement.with_for_update(of=Tenure)
-        tenure: Tenure | None = await self.session.scalar(statement)
-        return tenure
 
     async def list_page(
         self,
@@ -58,7 +50,7 @@ class TenureRepository:
         role: str | None,
         member_id: uuid.UUID | None,
     ) -> tuple[Sequence[Tenure], str | None]:
-        statement = self._base().where(Tenure.network_id == network_id)
+        statement = self.base().where(Tenure.network_id == network_id)
         if role is not None:
             statement = statement.where(
                 Tenure.role_id.in_(
@@ -67,8 +59,7 @@ class TenureRepository:
             )
         if member_id is not None:
             statement = statement.where(Tenure.member_id == member_id)
-        return await fetch_page(
-            self.session,
+        return await self.page(
             statement,
             order_by=[Tenure.created_at, Tenure.id],
             page=page,
@@ -78,14 +69,14 @@ class TenureRepository:
     async def holding_on(self, role_id: uuid.UUID, day: date) -> Sequence[Tenure]:
         return (
             await self.session.scalars(
-                self._base().where(Tenure.role_id == role_id, Tenure.period.contains(day))
+                self.base().where(Tenure.role_id == role_id, Tenure.period.contains(day))
             )
         ).all()
 
     async def first_from(self, role_id: uuid.UUID, day: date) -> Tenure | None:
         """The earliest tenure of the role with a certain day on or after ``day``."""
         found: Tenure | None = await self.session.scalar(
-            self._base()
+            self.base()
             .where(
                 Tenure.role_id == role_id,
                 Tenure.period.op("&&")(func.daterange(day, None)),
@@ -106,7 +97,7 @@ class TenureRepository:
     ) -> Tenure | None:
         """A tenure of the member in the role sharing a certain day with ``[start, end)``."""
         period = func.certain_period(str(start) if start else None, str(end) if end else None)
-        statement = self._base().where(
+        statement = self.base().where(
             Tenure.role_id == role_id,
             Tenure.member_id == member_id,
             Tenure.period.op("&&")(period),
@@ -133,12 +124,6 @@ class TenureRepository:
             page=page,
             keys=len(HOLDER_ORDER),
         )
-
-    def add(self, tenure: Tenure) -> None:
-        self.session.add(tenure)
-
-    async def delete(self, tenure: Tenure) -> None:
-        await self.session.delete(tenure)
 
 
 # The holders' order: a unique key.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -46,8 +47,10 @@ def double_holding(existing: Tenure) -> Conflict:
 
 
 class TenureService(RegistryService):
-    def __init__(self, session: AsyncSession, actor: Principal | None) -> None:
-        super().__init__(session, actor)
+    def __init__(
+        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
+    ) -> None:
+        super().__init__(session, actor, writer=writer)
         self.repository = TenureRepository(session)
 
     async def list_page(
@@ -95,6 +98,23 @@ class TenureService(RegistryService):
         created = TenureRead.model_validate(await self._get(network, tenure.id))
         await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
         return created
+
+    async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Tenures from an export (each naming its network and role by slug), with their
+        ids and timestamps: one batch, each audited. The rules across tenures (holder
+        limits, membership coverage) are the caller's to check once all are in."""
+        networks = await self._networks_of(rows)
+        roles = await self._roles_of(rows, networks)
+        tenures = await self._insert_all(
+            [
+                Tenure(network_id=network.id, role_id=role.id, **row)
+                for network, role, row in zip(networks, roles, rows, strict=True)
+            ],
+            self.repository.by_ids,
+        )
+        await self._audit_created(
+            tenures, TenureRead.model_validate, lambda t: (RESOURCE, str(t.id), t.network.slug)
+        )
 
     async def update(
         self, slug: str, tenure_id: uuid.UUID, data: TenureUpdate, *, if_match: str | None
