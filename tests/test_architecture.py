@@ -23,14 +23,6 @@ SQL_MODULES = ("netregistry.db", "netregistry.migrations")
 # Imports from SQLAlchemy that build no SQL: sessions, engines and URLs (for type hints,
 # settings and the unit of work) and its exceptions.
 SQL_FREE = ("sqlalchemy.ext.asyncio", "sqlalchemy.engine", "sqlalchemy.exc")
-# Known exceptions, each with the work that removes it. The test fails when one is no
-# longer needed, so the list only shrinks.
-KNOWN = {
-    ("sql", "netregistry.exports.importer"): "its own INSERTs until it writes through "
-    "the services (issue 11, point 2)",
-    ("sql", "netregistry.demo"): "its existence checks before each create, until the "
-    "demo loader asks the services (issue 11, point 2)",
-}
 
 
 @dataclass(frozen=True)
@@ -101,14 +93,9 @@ def violations(imports: list[Import]) -> set[tuple[str, str, str]]:
 
 
 def test_the_house_keeps_its_shape() -> None:
-    broken = violations(_imports())
-    unexpected = sorted(v for v in broken if (v[0], v[1]) not in KNOWN)
-    assert not unexpected, "\n".join(
-        f"{rule}: {importer} imports {imported}" for rule, importer, imported in unexpected
-    )
-    still_needed = {(rule, importer) for rule, importer, _ in broken}
-    assert not [k for k in KNOWN if k not in still_needed], (
-        "A known exception is gone: remove it from KNOWN."
+    broken = sorted(violations(_imports()))
+    assert not broken, "\n".join(
+        f"{rule}: {importer} imports {imported}" for rule, importer, imported in broken
     )
 
 

@@ -24,6 +24,7 @@ from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
 from netregistry.exports.endpoints import router as exports_router
+from netregistry.imports.member_list import ImportQueue
 from netregistry.kit import idempotency
 from netregistry.kit.deps import single_valued_query
 from netregistry.kit.direct import DirectReads
@@ -45,7 +46,6 @@ from netregistry.members.endpoints import (
     member_router,
     organizations_router,
 )
-from netregistry.memberships.csv_import import ImportQueue
 from netregistry.memberships.endpoints import router as memberships_router
 from netregistry.networks.endpoints import router as networks_router
 from netregistry.roles.endpoints import router as roles_router

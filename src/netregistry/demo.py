@@ -18,19 +18,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.kit.dates import PartialDate
+from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import CityCreate
 from netregistry.members.service import city_service
+from netregistry.memberships.repository import MembershipRepository
 from netregistry.memberships.schemas import MembershipCreate
 from netregistry.memberships.service import MembershipService
-from netregistry.models import Member, Membership, Network, Role, Tenure
 from netregistry.networks.schemas import NetworkCreate
 from netregistry.networks.service import NetworkService
+from netregistry.registry.resolve import Resolver
 from netregistry.roles.schemas import RoleCreate
 from netregistry.roles.service import RoleService
+from netregistry.tenures.repository import TenureRepository
 from netregistry.tenures.schemas import TenureCreate
 from netregistry.tenures.service import TenureService
 
@@ -180,25 +182,17 @@ class _Loader:
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.resolve = Resolver(session)
         self.created = 0
         self.city_ids: dict[str, Any] = {}
 
-    async def _exists(self, statement: Any) -> bool:
-        return (await self.session.scalar(statement.limit(1))) is not None
-
     async def network(self, data: NetworkCreate) -> None:
-        if not await self._exists(select(Network.id).where(Network.slug == data.slug)):
+        if await self.resolve.find_network(data.slug) is None:
             await NetworkService(self.session, None).create(data)
             self.created += 1
 
     async def city(self, city: DemoCity) -> None:
-        found = await self.session.scalar(
-            select(Member.id).where(
-                Member.kind == "city",
-                Member.name == city.name,
-                Member.country_code == city.country_code,
-            )
-        )
+        found = await MemberRepository(self.session).find_city(city.name, city.country_code)
         if found is None:
             created = await city_service(self.session, None).create(
                 CityCreate(
@@ -210,28 +204,26 @@ class _Loader:
                     wikidata=city.wikidata,
                 )
             )
-            found = created.id
             self.created += 1
-        self.city_ids[city.name] = found
+            self.city_ids[city.name] = created.id
+        else:
+            self.city_ids[city.name] = found.id
 
     async def membership(self, network: str, city: str, note: str) -> None:
         member_id = self.city_ids[city]
-        exists = (
-            select(Membership.id)
-            .join(Network)
-            .where(Network.slug == network, Membership.member_id == member_id)
-        )
-        if not await self._exists(exists):
+        of = await self.resolve.network(network)
+        # Any membership at all: the unbounded period overlaps every one.
+        if (
+            await MembershipRepository(self.session).overlapping(of.id, member_id, None, None)
+            is None
+        ):
             await MembershipService(self.session, None).create(
                 network, MembershipCreate(member_id=member_id, category="full", note=note)
             )
             self.created += 1
 
     async def role(self, network: str, data: RoleCreate) -> None:
-        exists = (
-            select(Role.id).join(Network).where(Network.slug == network, Role.slug == data.slug)
-        )
-        if not await self._exists(exists):
+        if await self.resolve.find_role(await self.resolve.network(network), data.slug) is None:
             await RoleService(self.session, None).create(network, data)
             self.created += 1
 
@@ -239,13 +231,12 @@ class _Loader:
         self, network: str, role: str, city: str, start: str | None, end: str | None, note: str
     ) -> None:
         member_id = self.city_ids[city]
-        exists = (
-            select(Tenure.id)
-            .join(Role)
-            .join(Network, Network.id == Tenure.network_id)
-            .where(Network.slug == network, Role.slug == role, Tenure.member_id == member_id)
-        )
-        if not await self._exists(exists):
+        held = await self.resolve.role(await self.resolve.network(network), role)
+        tenures = TenureRepository(self.session)
+        if (
+            await tenures.same_holder_overlapping(held.id, member_id, None, None, exclude=None)
+            is None
+        ):
             await TenureService(self.session, None).create(
                 network,
                 TenureCreate(

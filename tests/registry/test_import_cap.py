@@ -15,7 +15,7 @@ import pytest
 from fastapi import FastAPI
 
 from netregistry.config import Settings
-from netregistry.memberships.csv_import import ImportQueue
+from netregistry.imports.member_list import ImportQueue
 from tests.conftest import Keys, running
 from tests.registry import builders
 from tests.registry.test_csv_import import import_csv, spreadsheet

@@ -19,7 +19,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.errors import Conflict, NetregistryError
@@ -30,10 +29,10 @@ from netregistry.exports.records import (
     SCHEMA_VERSION,
     RecordType,
 )
+from netregistry.exports.repository import every_role, registry_size
 from netregistry.kit.dates import PartialDate
 from netregistry.members.service import city_service, organization_service
 from netregistry.memberships.service import MembershipService
-from netregistry.models import Member, Network, Role
 from netregistry.networks.service import NetworkService
 from netregistry.registry import rules
 from netregistry.registry.service import RowRefused
@@ -204,8 +203,7 @@ async def import_records(session: AsyncSession, records: Sequence[Record]) -> Im
     """Write ``records`` into an empty registry, in the session's transaction, through
     the services every write goes through: the same rules, columns and audit trail (so
     the change feed shows each record as its endpoint returns it)."""
-    networks = await session.scalar(select(func.count()).select_from(Network)) or 0
-    members = await session.scalar(select(func.count()).select_from(Member)) or 0
+    networks, members = await registry_size(session)
     if networks or members:
         raise Conflict(
             f"The registry already holds {networks} network(s) and {members} member(s): "
@@ -247,7 +245,7 @@ async def _check_rules(session: AsyncSession, records: Sequence[Record]) -> None
         (r.type, r.values.get("id") or f"{r.values.get('network')}/{r.values.get('slug')}"): r.where
         for r in records
     }
-    for role in (await session.scalars(select(Role))).all():
+    for role in await every_role(session):
         try:
             await rules.check_capacity(session, role)
             await rules.check_membership_coverage(session, role.network_id, role_id=role.id)

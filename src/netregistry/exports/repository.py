@@ -7,17 +7,18 @@ vary, the network slug and the day, are bound parameters.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
 import asyncpg
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from netregistry.exports.records import RECORDS, RecordType
+from netregistry.models import Member, Network, Role
 
 # $1: network slug or NULL (whole registry); $2: day or NULL (full history).
 _IN_SCOPE = "($1::text IS NULL OR n.slug = $1)"
@@ -137,3 +138,15 @@ async def begin_snapshot(
         await connection.close()
         raise
     return ExportSnapshot(connection, driver, network, day)
+
+
+async def registry_size(session: AsyncSession) -> tuple[int, int]:
+    """How many networks and members the registry holds (an import wants none)."""
+    networks = await session.scalar(select(func.count()).select_from(Network))
+    members = await session.scalar(select(func.count()).select_from(Member))
+    return networks or 0, members or 0
+
+
+async def every_role(session: AsyncSession) -> Sequence[Role]:
+    """Every role of every network (an import checks their rules once all is in)."""
+    return (await session.scalars(select(Role))).all()

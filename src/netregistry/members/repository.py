@@ -7,7 +7,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Date,
     Float,
     Select,
@@ -22,7 +21,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, aliased
+from sqlalchemy.orm import InstrumentedAttribute
 
 from netregistry.db import read_connection
 from netregistry.kit.pagination import (
@@ -35,32 +34,7 @@ from netregistry.kit.pagination import (
 )
 from netregistry.kit.repository import Repository
 from netregistry.models import Member, Membership, Network, Tenure
-from netregistry.registry.names import fold_name
-
-
-def search_key(q: ColumnElement[str]) -> ColumnElement[str]:
-    """`q` (a placeholder) folded as the search text is (:func:`fold_name`).
-
-    An expression, not a subquery: PostgreSQL then gives it to the trigram index as the
-    value searched for (a subquery's value is unknown when planning: a sequential scan).
-    """
-    return fold_name(q)
-
-
-def name_matches(q: ColumnElement[str], member: type[Member] = Member) -> ColumnElement[bool]:
-    """A condition: the member's name or an alternative name resembles ``q``.
-
-    The trigram index answers ``<%``, with the threshold every connection sets
-    (:data:`netregistry.db.SEARCH_THRESHOLD`).
-    """
-    return search_key(q).op("<%")(member.search_text)
-
-
-def matching_ids(q: ColumnElement[str]) -> Select[uuid.UUID]:
-    """The ids of the members whose names resemble ``q``: a bitmap scan of the trigram
-    index, whatever order the outer statement reads members in."""
-    matched = aliased(Member, name="matched")
-    return select(matched.id).where(name_matches(q, matched))
+from netregistry.registry.names import fold_name, name_matches, search_key
 
 
 class MemberRepository(Repository[Member]):
@@ -72,6 +46,14 @@ class MemberRepository(Repository[Member]):
 
     async def get_for_update(self, member_id: uuid.UUID, kind: str) -> Member | None:
         return await self.get_by_id(member_id, where=[Member.kind == kind], for_update=True)
+
+    async def find_city(self, name: str, country_code: str) -> Member | None:
+        """A city of exactly this name in this country (the first, if there are more)."""
+        statement = select(Member).where(
+            Member.kind == "city", Member.name == name, Member.country_code == country_code
+        )
+        city: Member | None = await self.session.scalar(statement.limit(1))
+        return city
 
     async def find_by_wikidata(self, wikidata: str) -> Member | None:
         member: Member | None = await self.session.scalar(

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.errors import UnsupportedMediaType
+from netregistry.imports.member_list import MAX_ROWS, ImportQueue, MembershipImporter
 from netregistry.kit import idempotency
 from netregistry.kit.deps import AsOfDep, PageDep
 from netregistry.kit.direct import COUNTRY, COUNTRY_PATTERN, DirectRead, direct_read
@@ -22,7 +23,6 @@ from netregistry.kit.http import (
     represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
-from netregistry.memberships.csv_import import MAX_ROWS, ImportQueue, MembershipImporter
 from netregistry.memberships.schemas import (
     MemberListRow,
     MembershipCreate,

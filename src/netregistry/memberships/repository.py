@@ -36,8 +36,8 @@ from netregistry.kit.pagination import (
     read_json_page,
 )
 from netregistry.kit.repository import Repository
-from netregistry.members.repository import matching_ids
 from netregistry.models import Member, Membership, Network, Role, Tenure
+from netregistry.registry.names import matching_ids
 from netregistry.registry.shapes import member_summary
 
 

@@ -23,13 +23,16 @@ does not name one city twice, which asks the database for the keys
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, Text, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.orm import InstrumentedAttribute, aliased
+
+from netregistry.models import Member
 
 
 def fold_name(name: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
@@ -53,3 +56,28 @@ async def fold_names(session: AsyncSession, names: Sequence[str]) -> list[str]:
         return []
     parameters: dict[str, Any] = {"names": list(names)}
     return list(await session.scalars(_FOLD_NAMES, parameters))
+
+
+def search_key(q: ColumnElement[str]) -> ColumnElement[str]:
+    """`q` (a placeholder) folded as the search text is (:func:`fold_name`).
+
+    An expression, not a subquery: PostgreSQL then gives it to the trigram index as the
+    value searched for (a subquery's value is unknown when planning: a sequential scan).
+    """
+    return fold_name(q)
+
+
+def name_matches(q: ColumnElement[str], member: type[Member] = Member) -> ColumnElement[bool]:
+    """A condition: the member's name or an alternative name resembles ``q``.
+
+    The trigram index answers ``<%``, with the threshold every connection sets
+    (:data:`netregistry.db.SEARCH_THRESHOLD`).
+    """
+    return search_key(q).op("<%")(member.search_text)
+
+
+def matching_ids(q: ColumnElement[str]) -> Select[uuid.UUID]:
+    """The ids of the members whose names resemble ``q``: a bitmap scan of the trigram
+    index, whatever order the outer statement reads members in."""
+    matched = aliased(Member, name="matched")
+    return select(matched.id).where(name_matches(q, matched))

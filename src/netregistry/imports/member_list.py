@@ -303,18 +303,10 @@ def check_rows(network: Network, lines: Sequence[_Line]) -> tuple[list[_Row], li
         category = given.get("category")
         if (
             category is not None
-            and category not in network.membership_categories
+            and (wrong := rules.category_problem(network, category))
             and not any(problem.location[-1] == "category" for problem in problems)
         ):
-            problems.append(
-                _error(
-                    line.number,
-                    "category",
-                    f"{category!r} is not a category of {network.slug}; use one of "
-                    f"{', '.join(network.membership_categories)}",
-                    "value_error",
-                )
-            )
+            problems.append(_error(line.number, "category", wrong, "value_error"))
         if problems or data is None:
             errors.extend(problems)
             continue
