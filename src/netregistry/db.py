@@ -2,7 +2,7 @@
 
 The :class:`UnitOfWork` is opened lazily by the first dependency that asks for a
 session and is committed or rolled back in exactly one place, the transaction
-middleware (``kit/middleware.py``), before the response leaves.
+middleware (``kit/unit_of_work.py``), before the response leaves.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ writes its log line. It sits outside FastAPI's own middleware (see
 :class:`netregistry.app.NetregistryAPI`), so a cached read costs a dictionary look-up
 and two ``send`` calls, not a trip through the framework.
 
-The unit of work (error boundary, HEAD, body limits, the transaction) stays inside,
-in ``kit/middleware.py``.
+Inside it: request hygiene (error boundary, HEAD, body limits) in ``kit/hygiene.py``
+and the unit of work (the transaction) in ``kit/unit_of_work.py``.
 """
 
 from __future__ import annotations

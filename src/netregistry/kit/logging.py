@@ -51,7 +51,7 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
-    # The access log is replaced by our own request log line (kit/middleware.py).
+    # The access log is replaced by our own request log line (kit/edge.py).
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # The request lines have a handler of their own, without structlog's processor chain
     # (see _AccessLog); with human-readable logs they are rendered like the others.
