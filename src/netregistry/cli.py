@@ -328,15 +328,17 @@ def keys_list() -> None:
         return [
             "\t".join(
                 [
-                    str(key.id),
-                    key.name,
-                    key.prefix + "…",
-                    "admin" if key.is_admin else ",".join(key.networks),
-                    key.created_at.isoformat(),
-                    f"revoked {key.revoked_at.isoformat()}" if key.revoked_at else "active",
+                    str(listed.key.id),
+                    listed.key.name,
+                    listed.key.prefix + "…",
+                    listed.describe_scope(),
+                    listed.key.created_at.isoformat(),
+                    f"revoked {listed.key.revoked_at.isoformat()}"
+                    if listed.key.revoked_at
+                    else "active",
                 ]
             )
-            for key in await ApiKeyService(session).list_keys()
+            for listed in await ApiKeyService(session).list_keys()
         ]
 
     for line in _in_transaction(work):

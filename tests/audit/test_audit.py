@@ -1,4 +1,5 @@
-"""The audit log: one row per committed change, readable by admins, never rewritten."""
+"""The audit log: one row per committed change, readable whole by admins and network by
+network by scoped keys, never rewritten."""
 
 from __future__ import annotations
 
@@ -155,15 +156,19 @@ async def test_reading_the_audit_log_needs_a_key(client: httpx.AsyncClient) -> N
     assert "www-authenticate" in response.headers
 
 
-async def test_reading_the_audit_log_needs_an_admin_key(
+async def test_reading_the_whole_audit_log_needs_an_admin_key(
     client: httpx.AsyncClient, admin_headers: dict[str, str], keys: Keys
 ) -> None:
     await create_network(client, admin_headers, "citynet")
+    await create_network(client, admin_headers, "metropolis")
     scoped = {"Authorization": f"Bearer {await keys.create('scoped', networks=['citynet'])}"}
-    response = await client.get("/v1/audit", headers=scoped)
-    assert response.status_code == 403
-    assert response.headers["content-type"] == "application/problem+json"
-    assert "items" not in response.json()
+    for params in ({}, {"network": "metropolis"}):
+        response = await client.get("/v1/audit", params=params, headers=scoped)
+        assert response.status_code == 403
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "items" not in response.json()
+    own = await _audit(client, scoped, network="citynet")
+    assert [(event["action"], event["resource_id"]) for event in own] == [("create", "citynet")]
 
 
 async def test_audit_log_is_newest_first(

@@ -118,10 +118,13 @@ async def test_scoped_key_may_not_create_or_delete_networks(
     assert await _snapshot(client, db) == before
 
 
-async def test_scoped_key_may_not_read_the_audit_log(
+async def test_scoped_key_reads_only_its_own_networks_audit_log(
     client: httpx.AsyncClient, citynet_headers: dict[str, str]
 ) -> None:
     _assert_problem(await client.get("/v1/audit", headers=citynet_headers), 403)
+    _assert_problem(await client.get("/v1/audit?network=metropolis", headers=citynet_headers), 403)
+    own = await client.get("/v1/audit?network=citynet", headers=citynet_headers)
+    assert own.status_code == 200, own.text
 
 
 async def test_admin_may_create_patch_and_delete(

@@ -2,7 +2,9 @@
 headers every response carries.
 
 Complements tests/auth/test_auth_matrix.py (401/403 on network writes, tokens absent from
-responses) and tests/audit/test_audit.py (the audit log needs an admin key).
+responses), tests/audit/test_audit.py (the whole audit log needs an admin key),
+tests/auth/test_member_scope.py (members shared between networks) and
+tests/auth/test_key_scope.py (keys bound to networks, not slugs).
 """
 
 from __future__ import annotations
@@ -156,7 +158,8 @@ ADMIN_ONLY: dict[str, tuple[str, str, dict[str, Any] | None]] = {
     "delete_network": ("DELETE", "/v1/networks/citynet", None),
     "delete_city": ("DELETE", "/v1/cities/{city}", None),
     "delete_organization": ("DELETE", "/v1/organizations/{organization}", None),
-    "list_audit_events": ("GET", "/v1/audit?network=citynet", None),
+    # The whole log; a scoped key reads its own networks' (?network=citynet).
+    "list_audit_events": ("GET", "/v1/audit", None),
 }
 
 
@@ -222,7 +225,8 @@ async def test_the_admin_only_routes_admit_an_admin_key(
         assert response.status_code in (200, 201, 204, 409), (operation, response.text)
 
 
-# --- the audit log is for admins only, and nothing else publishes it ---------------------
+# --- the audit log: whole for admins, one's own networks' for a scoped key; nothing else
+# --- publishes it ---------------------------------------------------------------------------
 
 ACTOR = "metropolis-secret-actor"
 REQUEST_ID = "audit-leak-probe-7f3a9c"
@@ -256,8 +260,8 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
     """Writes by a metropolis key leave audit entries naming the actor (key name and id)
     and the request id. A citynet key, or no key, reading every GET route of the API (every
     list and resource of metropolis, the change feed, every export format, metrics)
-    finds none of them; the audit log itself refuses the citynet key whatever its
-    filters."""
+    finds none of them; the audit log itself refuses the citynet key but for its own
+    network's, which holds none of them."""
     await builders.network(client, admin_headers, "citynet")
     await builders.network(client, admin_headers, "metropolis")
     metro = bearer(await keys.create(ACTOR, networks=["metropolis"]))
@@ -324,10 +328,72 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
         for item in feed
     )
 
-    for params in ({}, {"network": "citynet"}, {"network": "metropolis"}, {"resource_id": "x"}):
+    for params in ({}, {"network": "metropolis"}, {"resource_id": "x"}):
         refused = await client.get("/v1/audit", params=params, headers=citynet)
         assert refused.status_code == 403, (params, refused.text)
         assert all(leak not in refused.text for leak in secrets)
+    own = await client.get("/v1/audit", params={"network": "citynet"}, headers=citynet)
+    assert own.status_code == 200, own.text
+    assert all(leak not in own.text for leak in secrets)
+
+
+# --- members shared between networks; keys bound to networks, not slugs -------------------
+
+
+async def test_a_scoped_key_may_not_rewrite_a_member_of_another_network(
+    client: httpx.AsyncClient, admin_headers: Headers, keys: Keys, db: Database
+) -> None:
+    """A CITYNET key renaming New York City (in Metropolis only), moving it and clearing its
+    Wikidata id, through PATCH on both member paths and with every trick of the body: 403
+    naming Metropolis, nothing written. Metropolis's audit view shows an admin's change."""
+    await builders.network(client, admin_headers, "citynet")
+    await builders.network(client, admin_headers, "metropolis")
+    nyc = await builders.city(client, admin_headers, "New York City", "US", wikidata="Q60")
+    await builders.membership(client, admin_headers, nyc["id"], network="metropolis")
+    citynet = bearer(await keys.create("citynet-staff", networks=["citynet"]))
+    before = await dump_database(db)
+    for path, body in (
+        (f"/v1/cities/{nyc['id']}", {"name": "Gotham"}),
+        (f"/v1/cities/{nyc['id']}", {"country_code": "CA", "wikidata": None}),
+        (f"/v1/cities/{nyc['id'].upper()}", {"alt_names": []}),
+    ):
+        response = await client.patch(path, json=body, headers=citynet)
+        assert response.status_code == 403, (path, response.text)
+        assert response.json()["type"] == "urn:netregistry:problem:forbidden"
+        assert "also in metropolis" in response.json()["detail"]
+    assert await dump_database(db) == before
+
+    changed = await client.patch(
+        f"/v1/cities/{nyc['id']}", json={"name": "New York"}, headers=admin_headers
+    )
+    assert changed.status_code == 200, changed.text
+    metropolis = bearer(await keys.create("metropolis-staff", networks=["metropolis"]))
+    audit = await client.get(
+        "/v1/audit", params={"network": "metropolis", "resource_type": "city"}, headers=metropolis
+    )
+    assert audit.status_code == 200, audit.text
+    assert [e["action"] for e in audit.json()["items"]] == ["update"]
+
+
+async def test_a_key_for_a_deleted_network_gains_nothing_from_its_slug(
+    client: httpx.AsyncClient, admin_headers: Headers, keys: Keys, db: Database
+) -> None:
+    """A key of a deleted network writes nothing, and reads no audit entry, in a network
+    later created with the same slug."""
+    await builders.network(client, admin_headers, "c40")
+    orphan = bearer(await keys.create("c40-staff", networks=["c40"]))
+    deleted = await client.delete("/v1/networks/c40", headers=admin_headers)
+    assert deleted.status_code == 204, deleted.text
+    await builders.network(client, admin_headers, "c40")
+    before = await dump_database(db)
+    for method, path, body in (
+        ("PATCH", "/v1/networks/c40", {"description": "hijacked"}),
+        ("POST", "/v1/networks/c40/roles", {"slug": "chair", "name": "Chair"}),
+        ("GET", "/v1/audit?network=c40", None),
+    ):
+        response = await client.request(method, path, json=body, headers=orphan)
+        assert response.status_code == 403, (path, response.text)
+    assert await dump_database(db) == before
 
 
 # --- errors and logs reveal neither tokens nor stack traces ------------------------------

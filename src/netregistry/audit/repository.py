@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -7,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.kit.pagination import PageRequest, fetch_page
-from netregistry.models import AuditEvent
+from netregistry.models import AuditEvent, Network
 
 
 class AuditRepository:
@@ -27,14 +28,28 @@ class AuditRepository:
         network: str | None,
         since: datetime | None,
         until: datetime | None,
+        since_network: frozenset[uuid.UUID] | None = None,
     ) -> tuple[Sequence[AuditEvent], str | None]:
+        """``network``: the entries that concern it (its resources', and those of members
+        that are or were in it). ``since_network``: only entries written since the
+        network ``network`` names, which must be one of these ids, was created."""
         statement = select(AuditEvent)
         if resource_type is not None:
             statement = statement.where(AuditEvent.resource_type == resource_type)
         if resource_id is not None:
             statement = statement.where(AuditEvent.resource_id == resource_id)
         if network is not None:
-            statement = statement.where(AuditEvent.network == network)
+            statement = statement.where(AuditEvent.networks.contains([network]))
+            if since_network is not None:
+                statement = statement.where(
+                    select(Network.id)
+                    .where(
+                        Network.slug == network,
+                        Network.id.in_(since_network),
+                        Network.created_at <= AuditEvent.occurred_at,
+                    )
+                    .exists()
+                )
         if since is not None:
             statement = statement.where(AuditEvent.occurred_at >= since)
         if until is not None:

@@ -20,7 +20,15 @@ class AuditEventRead(ReadSchema):
     resource_type: str = Field(examples=["network"])
     resource_id: str = Field(examples=["citynet"])
     network: str | None = Field(
-        description="The network the resource belongs to.", examples=["citynet"]
+        description="The network the resource belongs to (null for a member or a key-less "
+        "resource).",
+        examples=["citynet"],
+    )
+    networks: list[str] = Field(
+        description="Every network the change concerns, each of whose audit views shows "
+        "it: the resource's network, or for a city or organization every network it "
+        "is or was in (a membership or tenure of any period) when it was changed.",
+        examples=[["citynet", "metropolis"]],
     )
     before: dict[str, Any] | None = Field(description="The resource before the change.")
     after: dict[str, Any] | None = Field(description="The resource after the change.")

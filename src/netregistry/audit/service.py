@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Literal
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.repository import AuditRepository
 from netregistry.auth.principal import Principal
+from netregistry.errors import Forbidden
 from netregistry.kit.context import current_request_id
 from netregistry.kit.pagination import PageRequest
 from netregistry.models import AuditEvent
@@ -37,11 +39,16 @@ class AuditTrail:
         resource_id: str,
         *,
         network: str | None,
+        networks: Sequence[str] = (),
         before: BaseModel | None = None,
         after: BaseModel | None = None,
     ) -> None:
         """Record a change; an update that changed nothing is no change, and is neither
-        audited nor published on the change feed."""
+        audited nor published on the change feed.
+
+        ``network``: the network the resource belongs to; ``networks``: the others the
+        change concerns (a member's networks). The entry is in each one's audit view.
+        """
         if action == "update" and before is not None and before == after:
             return
         await self.repository.add(
@@ -52,6 +59,7 @@ class AuditTrail:
                 resource_type=resource_type,
                 resource_id=resource_id,
                 network=network,
+                networks=sorted({*networks, *([network] if network else [])}),
                 before=before.model_dump(mode="json") if before is not None else None,
                 after=after.model_dump(mode="json") if after is not None else None,
                 request_id=current_request_id(),
@@ -68,6 +76,27 @@ class AuditTrail:
         since: datetime | None,
         until: datetime | None,
     ) -> tuple[Sequence[AuditEvent], str | None]:
+        """A page of the log as the actor may read it: an admin key all of it, a scoped
+        key one of its networks' entries (``network``, required), since that network was
+        created (not those of a deleted network whose slug it reuses)."""
+        reader = self.actor
+        if reader is None:
+            raise Forbidden("The audit log needs an API key.")
+        since_network: frozenset[uuid.UUID] | None = None
+        if not reader.is_admin:
+            own = ", ".join(sorted(reader.networks)) or "none left"
+            if network is None:
+                raise Forbidden(
+                    f"The API key {reader.name!r} may read the audit log of its own networks "
+                    f"({own}), one at a time: add ?network=<slug>. The whole log needs an "
+                    "admin key."
+                )
+            if network not in reader.networks:
+                raise Forbidden(
+                    f"The API key {reader.name!r} may not read the audit log of {network}; "
+                    f"it may read that of its own networks ({own})."
+                )
+            since_network = reader.network_ids
         return await self.repository.list_page(
             page,
             resource_type=resource_type,
@@ -75,4 +104,5 @@ class AuditTrail:
             network=network,
             since=since,
             until=until,
+            since_network=since_network,
         )

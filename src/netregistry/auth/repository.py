@@ -3,7 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import any_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.models import ApiKey, Network
@@ -13,15 +13,37 @@ class ApiKeyRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get_active_by_hash(self, token_hash: str) -> ApiKey | None:
-        return await self.session.scalar(
-            select(ApiKey).where(ApiKey.token_hash == token_hash, ApiKey.revoked_at.is_(None))
+    async def get_active_by_hash(self, token_hash: str) -> tuple[ApiKey, list[str]] | None:
+        """The active key with this hash and the slugs its networks have now (those of
+        its networks that still exist): one statement."""
+        scope = (
+            select(func.array_agg(Network.slug))
+            .where(Network.id == any_(ApiKey.network_ids))
+            .correlate(ApiKey)
+            .scalar_subquery()
         )
+        row = (
+            await self.session.execute(
+                select(ApiKey, scope).where(
+                    ApiKey.token_hash == token_hash, ApiKey.revoked_at.is_(None)
+                )
+            )
+        ).first()
+        return None if row is None else (row[0], list(row[1] or []))
 
-    async def existing_networks(self, slugs: Sequence[str]) -> set[str]:
-        """Those of ``slugs`` that name a network."""
-        found = await self.session.scalars(select(Network.slug).where(Network.slug.in_(slugs)))
-        return set(found.all())
+    async def existing_networks(self, slugs: Sequence[str]) -> dict[str, uuid.UUID]:
+        """Those of ``slugs`` that name a network, with its id."""
+        found = await self.session.execute(
+            select(Network.slug, Network.id).where(Network.slug.in_(slugs))
+        )
+        return {row[0]: row[1] for row in found}
+
+    async def slugs_of(self, network_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, str]:
+        """The slug of each of ``network_ids`` that is still a network."""
+        found = await self.session.execute(
+            select(Network.id, Network.slug).where(Network.id.in_(network_ids))
+        )
+        return {row[0]: row[1] for row in found}
 
     async def add(self, key: ApiKey) -> ApiKey:
         self.session.add(key)

@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, InvalidCursor, NotFound
+from netregistry.errors import Conflict, Forbidden, InvalidCursor, NotFound
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.http import json_bytes
@@ -20,7 +20,7 @@ from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import CityRead, MemberHistory, OrganizationRead
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.models import Member
-from netregistry.registry.history import memberships_of, tenures_of
+from netregistry.registry.history import memberships_of, networks_of, tenures_of
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService
 from netregistry.registry.shapes import MemberSummary
@@ -128,6 +128,7 @@ class MemberService(RegistryService, Generic[ReadT]):
         self, member_id: uuid.UUID, data: WriteSchema, *, if_match: str | None
     ) -> ReadT:
         member = await self._get(member_id, for_update=True)
+        networks = await self._networks_in_scope(member, "change")
         before = self.read.model_validate(member)
         require_match(if_match, before)
         changes = data.values(exclude_unset=True)
@@ -138,12 +139,19 @@ class MemberService(RegistryService, Generic[ReadT]):
         await self.session.refresh(member)
         after = self.read.model_validate(member)
         await self.audit.record(
-            "update", self.kind, str(member.id), network=None, before=before, after=after
+            "update",
+            self.kind,
+            str(member.id),
+            network=None,
+            networks=networks,
+            before=before,
+            after=after,
         )
         return after
 
     async def delete(self, member_id: uuid.UUID, *, if_match: str | None) -> None:
         member = await self._get(member_id, for_update=True)
+        networks = await self._networks_in_scope(member, "delete")
         before = self.read.model_validate(member)
         require_match(if_match, before)
         if blocking := await self.repository.commitments(member.id):
@@ -159,7 +167,32 @@ class MemberService(RegistryService, Generic[ReadT]):
             },
         ):
             await self.repository.delete(member)
-        await self.audit.record("delete", self.kind, str(member.id), network=None, before=before)
+        await self.audit.record(
+            "delete", self.kind, str(member.id), network=None, networks=networks, before=before
+        )
+
+    async def _networks_in_scope(self, member: Member, verb: str) -> list[str]:
+        """The networks the member has ever been in, each of which the actor must be
+        allowed to write for it to change the member (403 naming those it may not).
+
+        Members are shared between networks: a key of one network changing a member of
+        another would rewrite that network's records. The member's row is locked
+        (``_get(..., for_update=True)``) before this reads, so a membership or tenure
+        written meanwhile either is seen here or waits for this change.
+        """
+        networks = await networks_of(self.session, member.id)
+        if self.actor is None or self.actor.is_admin:
+            return networks
+        if others := [slug for slug in networks if slug not in self.actor.networks]:
+            listed = ", ".join(others)
+            raise Forbidden(
+                f"The API key {self.actor.name!r} may not {verb} {member.name}: this "
+                f"{self.kind} is or was also in {listed}, and the key is not for "
+                f"{'that network' if len(others) == 1 else 'those networks'}. A {self.kind} "
+                "shared between networks may be changed by an admin key, or by a key "
+                f"for every network it has been in ({', '.join(networks)})."
+            )
+        return networks
 
     async def _check_identifiers(
         self, wikidata: str | None, geonames: int | None, own_id: uuid.UUID | None

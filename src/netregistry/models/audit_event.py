@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Identity, Index, String, func
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from netregistry.models.base import Base
@@ -18,6 +18,7 @@ class AuditEvent(Base):
     __table_args__ = (
         Index(None, "resource_type", "resource_id"),
         Index(None, "network"),
+        Index(None, "networks", postgresql_using="gin"),
         Index(None, "occurred_at"),
     )
 
@@ -31,6 +32,8 @@ class AuditEvent(Base):
     resource_type: Mapped[str] = mapped_column(String(40))
     resource_id: Mapped[str] = mapped_column(String(200))
     network: Mapped[str | None] = mapped_column(String(63))
+    # Every network the change concerns: ``network``, or a member's networks (each sees it).
+    networks: Mapped[list[str]] = mapped_column(ARRAY(String(63)), server_default="{}")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     request_id: Mapped[str | None] = mapped_column(String(100))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from netregistry.models import Membership, Tenure
+from netregistry.models import Membership, Network, Tenure
 
 
 async def memberships_of(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Membership]:
@@ -36,3 +36,19 @@ async def tenures_of(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Te
         .order_by(Tenure.start_date.nulls_first(), Tenure.id)
     )
     return (await session.scalars(statement)).all()
+
+
+async def networks_of(session: AsyncSession, member_id: uuid.UUID) -> list[str]:
+    """The slugs of every network the member has ever been in: any membership or tenure,
+    of any period, in alphabetical order. These are the networks a change to the member
+    concerns."""
+    network_ids = union(
+        select(Membership.network_id).where(Membership.member_id == member_id),
+        select(Tenure.network_id).where(Tenure.member_id == member_id),
+    ).subquery()
+    statement = (
+        select(Network.slug)
+        .where(Network.id.in_(select(network_ids.c.network_id)))
+        .order_by(Network.slug)
+    )
+    return list((await session.scalars(statement)).all())
