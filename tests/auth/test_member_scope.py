@@ -5,10 +5,12 @@ scoped key reads its own networks' audit log, never another's."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 
 from tests.conftest import Database, Keys
 from tests.registry import builders
@@ -230,3 +232,36 @@ async def test_a_scoped_key_reads_its_own_networks_audit_log_and_no_other(
         assert refused.headers["content-type"] == "application/problem+json"
         assert expected in refused.json()["detail"]
         assert "metropolis-" not in refused.text
+
+
+async def test_a_membership_written_meanwhile_is_seen_by_the_rule_or_waits_for_the_change(
+    client: httpx.AsyncClient, app: Any, registry: dict[str, str], citynet: Headers
+) -> None:
+    """The rule reads the member's networks after locking its row: a Metropolis membership
+    of Busan being written (not yet committed) makes the CITYNET key's change wait, and
+    once it commits the change is refused, never let through on a stale reading."""
+    busan = registry["Busan"]
+    metropolis = await db_scalar(app, "SELECT id FROM networks WHERE slug = 'metropolis'")
+    async with app.state.engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(
+            text(
+                "INSERT INTO memberships (id, network_id, member_id, category) "
+                "VALUES (gen_random_uuid(), :network, :member, 'full')"
+            ),
+            {"network": metropolis, "member": busan},
+        )
+        change = asyncio.create_task(
+            client.patch(f"/v1/cities/{busan}", json={"population": 1}, headers=citynet)
+        )
+        await asyncio.sleep(0.5)
+        assert not change.done(), "the change must wait for the membership being written"
+        await transaction.commit()
+    response = await asyncio.wait_for(change, 10)
+    assert response.status_code == 403, response.text
+    assert "also in metropolis" in response.json()["detail"]
+
+
+async def db_scalar(app: Any, sql: str) -> Any:
+    async with app.state.engine.connect() as connection:
+        return await connection.scalar(text(sql))

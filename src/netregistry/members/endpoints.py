@@ -159,7 +159,12 @@ def _member_router(
         summary=f"Update a {noun}",
         response_model=read_schema,
         responses=problems(*WRITE_STATUSES, 404, 409, 412),
-        description="Change some fields; send `If-Match` to refuse a lost update.",
+        description=(
+            "Change some fields; send `If-Match` to refuse a lost update. A scoped key may "
+            f"change a {noun} only when every network it has ever been in (a membership or "
+            "tenure of any period) is in the key's scope; otherwise 403 names the others. "
+            "An admin key may change any."
+        ),
     )
     async def update_member(
         request: Request,
