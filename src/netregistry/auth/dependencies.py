@@ -19,6 +19,7 @@ from netregistry.errors import Forbidden, Unauthorized
 from netregistry.kit.deps import SessionDep, session_of
 from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.ratelimit import WriteRateLimiter
+from netregistry.kit.unit_of_work import claim_idempotency_key
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -29,7 +30,8 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 async def authorize_write(request: Request, credentials: Credentials) -> Principal | None:
     """Reads pass; writes need a valid key that may write to the addressed network, within
-    the key's write rate.
+    the key's write rate; then a POST's Idempotency-Key is claimed for that key. Writes
+    without a valid key are counted per client address, within the same rate.
 
     A read opens no session here: a streamed export reads through its own snapshot, and a
     request that opened the request session has its body held back until the commit.
@@ -37,16 +39,24 @@ async def authorize_write(request: Request, credentials: Credentials) -> Princip
     if request.method in SAFE_METHODS:
         return None
     session = session_of(request)
-    if credentials is None:
-        raise Unauthorized(
-            "This request changes data and needs an API key: Authorization: Bearer <key>."
-        )
-    principal = await ApiKeyService(session).authenticate(credentials.credentials)
+    limiter: WriteRateLimiter = request.app.state.write_limiter
+    try:
+        if credentials is None:
+            raise Unauthorized(
+                "This request changes data and needs an API key: Authorization: Bearer <key>."
+            )
+        principal = await ApiKeyService(session).authenticate(credentials.credentials)
+    except Unauthorized:
+        # Counted per client address: past the write rate, 429. A valid key is never
+        # refused for its address's failures (clients behind one proxy share one).
+        await limiter.count_unauthenticated(request.client.host if request.client else "")
+        raise
     network = request.path_params.get("slug")
     if network is not None and not principal.may_write(network):
         raise Forbidden(f"The API key {principal.name!r} may not write to network {network!r}.")
-    limiter: WriteRateLimiter = request.app.state.write_limiter
     await limiter.admit(str(principal.key_id))
+    # Only now, for a valid key allowed here and within its rate: the claim (or replay).
+    await claim_idempotency_key(request, owner=str(principal.key_id))
     return principal
 
 

@@ -1,5 +1,9 @@
 """Safe retries of POST: an ``Idempotency-Key`` is claimed in the request's transaction.
 
+A key belongs to the API key that sent it: ``owner`` is that key's id (as text), never
+its header, so ``Bearer``, ``bearer`` and extra spaces are one caller, and a request
+without a valid key never reaches a claim (``kit/unit_of_work.py``).
+
 The claim is an INSERT on the key's primary key. A concurrent request with the same
 key blocks on that row until the first transaction ends: after a commit it finds the
 stored response and replays it, after a rollback it claims the key itself. Only
@@ -32,11 +36,6 @@ class StoredResponse:
     status_code: int
     headers: dict[str, str]
     body: bytes
-
-
-def owner_of(authorization: str | None) -> str:
-    """Keys are scoped to the credentials that sent them (a hash, never the token)."""
-    return hashlib.sha256((authorization or "anonymous").encode()).hexdigest()
 
 
 def fingerprint_of(method: str, path: str, query: str, body: bytes) -> str:

@@ -5,16 +5,24 @@ routes answer and before the response leaves, with the Idempotency-Key claim ins
 request hygiene (``kit/hygiene.py``), whose body it reads from the scope's state; the
 exception handlers (``kit/handlers.py``) run inside it, so a handled error is an answer
 like any other and rolls back.
+
+The claim is not the middleware's to make: a request is nobody's until its key is
+checked. Authorization (``auth/dependencies.py``) calls :func:`claim_idempotency_key`
+once the key is valid, may write there and is within its rate, with the key's id as the
+owner; so a request without a valid key claims nothing, writes nothing and replays
+nothing, and a retry is known by the key that sent it however its header is spelt.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.config import Settings
@@ -23,7 +31,6 @@ from netregistry.errors import (
     CommitFailed,
     CommitOutcomeUnknown,
     IdempotencyKeyInUse,
-    NetregistryError,
     ServiceUnavailable,
     render,
 )
@@ -31,6 +38,64 @@ from netregistry.kit import idempotency
 from netregistry.kit.context import request_id_var
 from netregistry.kit.http import SAFE_METHODS
 from netregistry.kit.integrity import database_problem
+
+_CLAIM = "idempotency_claim"
+
+
+@dataclass(frozen=True, slots=True)
+class _Claim:
+    owner: str
+    key: str
+
+
+class _Replay(Exception):
+    """The request's Idempotency-Key already has a stored response: answer with it."""
+
+    def __init__(self, stored: idempotency.StoredResponse) -> None:
+        super().__init__("replay")
+        self.stored = stored
+
+
+async def claim_idempotency_key(request: Request, *, owner: str) -> None:
+    """Claim the ``Idempotency-Key`` of a ``POST`` for ``owner`` (the id of the API key that
+    sent it), in the request's transaction; without the header, do nothing.
+
+    When the key already holds a stored response, the route does not run: the middleware
+    answers with that response. Raises :class:`IdempotencyKeyReused` (another request
+    under this key), :class:`IdempotencyKeyInUse` (the first one still runs, past the
+    lock timeout) or a 503 when the database fails.
+    """
+    key = request.headers.get(idempotency.HEADER)
+    if request.method != "POST" or key is None:
+        return
+    idempotency.validate_key(key)
+    state = request.scope["state"]
+    settings: Settings = request.app.state.settings
+    uow: UnitOfWork = state["uow"]
+    try:
+        stored = await idempotency.claim(
+            uow.session,
+            owner=owner,
+            key=key,
+            fingerprint=idempotency.fingerprint_of(
+                request.method,
+                request.scope["path"],
+                request.scope.get("query_string", b"").decode("latin-1"),
+                state.get("body", b""),
+            ),
+            ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        )
+    except (SQLAlchemyError, OSError) as error:
+        logging.getLogger("netregistry.db").warning("idempotency claim failed", exc_info=error)
+        sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
+        if sqlstate == "55P03":  # lock_timeout: the first request with this key still runs
+            raise IdempotencyKeyInUse() from error
+        raise (
+            database_problem(error) or ServiceUnavailable("The database is unavailable.")
+        ) from error
+    if stored is not None:
+        raise _Replay(stored)
+    state[_CLAIM] = _Claim(owner, key)
 
 
 class TransactionMiddleware:
@@ -52,7 +117,7 @@ class TransactionMiddleware:
         uow = UnitOfWork(app_state.sessionmaker)
         state["uow"] = uow
         try:
-            await self._handle(scope, receive, send, uow, state, app_state.settings)
+            await self._handle(scope, receive, send, uow, state)
         finally:
             await uow.close()
 
@@ -63,45 +128,7 @@ class TransactionMiddleware:
         send: Send,
         uow: UnitOfWork,
         state: dict[str, Any],
-        settings: Settings,
     ) -> None:
-        headers = Headers(scope=scope)
-        idempotency_key = headers.get(idempotency.HEADER) if scope["method"] == "POST" else None
-        owner = (
-            idempotency.owner_of(headers.get("authorization"))
-            if idempotency_key is not None
-            else ""
-        )
-        if idempotency_key is not None:
-            try:
-                idempotency.validate_key(idempotency_key)
-                stored = await idempotency.claim(
-                    uow.session,
-                    owner=owner,
-                    key=idempotency_key,
-                    fingerprint=idempotency.fingerprint_of(
-                        scope["method"],
-                        scope["path"],
-                        scope.get("query_string", b"").decode("latin-1"),
-                        state.get("body", b""),
-                    ),
-                    ttl=timedelta(hours=settings.idempotency_ttl_hours),
-                )
-            except (SQLAlchemyError, OSError) as error:
-                await uow.rollback()
-                await _claim_failed(error, scope, receive, send)
-                return
-            except NetregistryError as error:
-                await uow.rollback()
-                await render(error, instance=scope["path"], request_id=request_id_var.get())(
-                    scope, receive, send
-                )
-                return
-            if stored is not None:
-                await uow.rollback()
-                await _replay(stored, send)
-                return
-
         start: Message | None = None
         body_parts: list[bytes] = []
         passthrough = False
@@ -121,6 +148,10 @@ class TransactionMiddleware:
 
         try:
             await self.app(scope, receive, capture)
+        except _Replay as replay:
+            await uow.rollback()
+            await _send_stored(replay.stored, send)
+            return
         except BaseException:
             await uow.rollback()
             raise
@@ -130,16 +161,17 @@ class TransactionMiddleware:
             await uow.rollback()
             return
         body = b"".join(body_parts)
-        # With an Idempotency-Key only a success commits: anything else must leave the key
-        # unclaimed, so that the retry runs again.
-        succeeded = start["status"] < 300 if idempotency_key is not None else start["status"] < 400
+        claimed: _Claim | None = state.get(_CLAIM)
+        # With a claimed Idempotency-Key only a success commits: anything else must leave
+        # the key unclaimed, so that the retry runs again.
+        succeeded = start["status"] < 300 if claimed is not None else start["status"] < 400
         if succeeded:
             try:
-                if idempotency_key is not None and 200 <= start["status"] < 300:
+                if claimed is not None and 200 <= start["status"] < 300:
                     await idempotency.complete(
                         uow.session,
-                        owner=owner,
-                        key=idempotency_key,
+                        owner=claimed.owner,
+                        key=claimed.key,
                         status_code=start["status"],
                         headers=_replayable_headers(start),
                         body=body,
@@ -159,25 +191,12 @@ def _replayable_headers(start: Message) -> dict[str, str]:
     return {name: headers[name] for name in idempotency.REPLAYED_HEADERS if name in headers}
 
 
-async def _replay(stored: idempotency.StoredResponse, send: Send) -> None:
+async def _send_stored(stored: idempotency.StoredResponse, send: Send) -> None:
     headers = [(name.encode(), value.encode()) for name, value in stored.headers.items()]
     headers.append((b"idempotent-replayed", b"true"))
     headers.append((b"content-length", str(len(stored.body)).encode()))
     await send({"type": "http.response.start", "status": stored.status_code, "headers": headers})
     await send({"type": "http.response.body", "body": stored.body, "more_body": False})
-
-
-async def _claim_failed(error: Exception, scope: Scope, receive: Receive, send: Send) -> None:
-    sqlstate = str(getattr(getattr(error, "orig", None), "sqlstate", "") or "")
-    problem = (
-        IdempotencyKeyInUse()  # lock_timeout: the first request with this key still runs
-        if sqlstate == "55P03"
-        else database_problem(error) or ServiceUnavailable("The database is unavailable.")
-    )
-    logging.getLogger("netregistry.db").warning("idempotency claim failed", exc_info=error)
-    await render(problem, instance=scope["path"], request_id=request_id_var.get())(
-        scope, receive, send
-    )
 
 
 async def _commit_failed(
