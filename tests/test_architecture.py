@@ -4,7 +4,7 @@ The layers, from the bottom: ``kit`` and ``models``; ``registry`` (the core: rul
 locks, resolvers, shared shapes, name folding); the five nouns (networks, members,
 memberships, roles, tenures), each importing the core and never another noun's service
 or repository; above them the writers and readers that span nouns (exports, the CSV
-member-list import, the demo loader) and the app.
+member-list import, the demo loader) and the app. Nothing imports from a layer above.
 """
 
 from __future__ import annotations
@@ -17,6 +17,14 @@ import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
 NOUNS = ("networks", "members", "memberships", "roles", "tenures")
+# The layers, from the bottom; a module imports only from its own layer or below.
+LAYERS = (
+    ("kit", "models", "auth", "audit", "db", "config", "errors", "migrations", "embedded"),
+    ("registry",),
+    NOUNS,
+    ("imports", "exports", "changes", "demo", "system"),
+    ("app", "cli", "serving", "__main__"),
+)
 # Where SQL may be built: repositories, the core, and the foundations below them.
 SQL_HOMES = ("netregistry.registry", "netregistry.kit", "netregistry.models")
 SQL_MODULES = ("netregistry.db", "netregistry.migrations")
@@ -63,6 +71,13 @@ def _noun(module: str) -> str | None:
     return parts[1] if len(parts) > 1 and parts[0] == "netregistry" and parts[1] in NOUNS else None
 
 
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if parts[0] != "netregistry" or len(parts) < 2:
+        return None
+    return next((n for n, layer in enumerate(LAYERS) if parts[1] in layer), None)
+
+
 def _leaf(module: str) -> str:
     return module.rpartition(".")[2]
 
@@ -81,6 +96,9 @@ def violations(imports: list[Import]) -> set[tuple[str, str, str]]:
             broken.add(("service-imports-endpoint", importer, imported))
         if importer.startswith("netregistry.registry") and theirs:
             broken.add(("core-imports-noun", importer, imported))
+        below, above = _layer(importer), _layer(imported)
+        if below is not None and above is not None and above > below:
+            broken.add(("imports-upwards", importer, imported))
         builds_sql = imported.split(".")[0] == "sqlalchemy" and not imported.startswith(SQL_FREE)
         sql_home = (
             _leaf(importer) == "repository"
@@ -121,6 +139,12 @@ def test_the_house_keeps_its_shape() -> None:
         ("registry/rules.py", "from netregistry.members import schemas", "core-imports-noun"),
         ("members/service.py", "from sqlalchemy import select", "sql"),
         ("members/endpoints.py", "import sqlalchemy.orm", "sql"),
+        (
+            "memberships/endpoints.py",
+            "from netregistry.imports.member_list import MembershipImporter",
+            "imports-upwards",
+        ),
+        ("kit/http.py", "from netregistry.registry import rules", "imports-upwards"),
     ],
 )
 def test_each_rule_catches_its_break(tmp_path: Path, importer: str, source: str, rule: str) -> None:

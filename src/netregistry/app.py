@@ -24,6 +24,7 @@ from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
 from netregistry.exports.endpoints import router as exports_router
+from netregistry.imports.endpoints import router as imports_router
 from netregistry.imports.member_list import ImportQueue
 from netregistry.kit import idempotency
 from netregistry.kit.deps import single_valued_query
@@ -202,6 +203,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (
         networks_router,
         memberships_router,
+        imports_router,
         roles_router,
         role_tenures_router,
         tenures_router,

@@ -473,3 +473,41 @@ async def test_cli_exports_ndjson_and_imports_it_into_an_empty_database(
     result = await netregistry("export", "--format", "json")
     assert result.exit_code == 0, result.output
     assert all(json.loads(result.stdout)[name] == [] for name in CREATED_LISTS)
+
+
+async def test_an_import_larger_than_a_statement_s_parameter_limit_goes_in(
+    empty_app: Callable[[], Awaitable[FastAPI]], tmp_path: Path
+) -> None:
+    """33,000 cities: more rows than PostgreSQL takes parameters in one statement (32,767),
+    so the batch is written and read back without a parameter per row."""
+    stamp = "2026-01-01T00:00:00Z"
+    header = {"type": "export", "schema_version": "1", "generated_at": stamp}
+    lines = [json.dumps(header)]
+    for n in range(33_000):
+        city = {
+            "type": "member",
+            "id": str(uuid.uuid4()),
+            "kind": "city",
+            "name": f"Town {n}",
+            "alt_names": [],
+            "country_code": "KR",
+            "subdivision": None,
+            "population": None,
+            "latitude": None,
+            "longitude": None,
+            "geonames": None,
+            "org_type": None,
+            "website": None,
+            "wikidata": None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        lines.append(json.dumps(city))
+    path = tmp_path / "many.ndjson"
+    path.write_text("\n".join(lines) + "\n")
+    target = await empty_app()
+    report = await import_file(target, path)
+    assert report.created == {"member": 33_000}
+    async with client_of(target) as imported:
+        page = await imported.get("/v1/cities", params={"q": "Town 32999"})
+    assert "Town 32999" in [city["name"] for city in page.json()["items"]]

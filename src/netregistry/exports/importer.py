@@ -30,7 +30,6 @@ from netregistry.exports.records import (
     RecordType,
 )
 from netregistry.exports.repository import every_role, registry_size
-from netregistry.kit.dates import PartialDate
 from netregistry.members.service import city_service, organization_service
 from netregistry.memberships.service import MembershipService
 from netregistry.networks.service import NetworkService
@@ -178,24 +177,16 @@ def _check(record: Record) -> None:
 # Fields of a record that repeat what another record holds (a membership's member's
 # kind, name and country): the member's record is the one written.
 _DERIVED = {"member_kind", "member_name", "member_country_code"}
-_DATES = {"founded_on", "start_date", "end_date"}
 
 
-def _columns(record: Record) -> dict[str, Any]:
-    """The record's values as the model's columns take them (a network and a role
-    still by slug: the services resolve them)."""
+def _values(record: Record) -> dict[str, Any]:
+    """The record's values as a service's bulk path takes them: its own fields (the
+    service checks them with the noun's body schema), the id and timestamps it keeps."""
     values = {k: v for k, v in record.values.items() if k not in _DERIVED | {"kind"}}
-    for name in ("id", "member_id"):
-        if name in values:
-            values[name] = uuid.UUID(values[name])
+    if "id" in values:
+        values["id"] = uuid.UUID(values["id"])
     for name in ("created_at", "updated_at"):
         values[name] = datetime.fromisoformat(values[name])
-    for name in _DATES & values.keys():
-        if values[name] is not None:
-            try:
-                values[name] = PartialDate.parse(values[name])
-            except ValueError as error:
-                raise ImportRefused(f"{record.where}: {name}: {error}.") from error
     return values
 
 
@@ -231,7 +222,7 @@ async def import_records(session: AsyncSession, records: Sequence[Record]) -> Im
         if not batch:
             continue
         try:
-            await write([_columns(record) for record in batch])
+            await write([_values(record) for record in batch])
         except RowRefused as refused:
             raise ImportRefused(f"{batch[refused.index].where}: {refused.reason}.") from refused
         report.created[kind] = report.created.get(kind, 0) + len(batch)

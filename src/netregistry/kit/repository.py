@@ -8,7 +8,8 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, Uuid, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.kit.pagination import PageRequest, fetch_page
@@ -28,8 +29,9 @@ class Repository(Generic[ModelT]):
         return select(self.model)
 
     def by_ids(self, ids: Sequence[uuid.UUID]) -> Select[ModelT]:
-        """The rows with these ids, loaded as :meth:`base` loads them."""
-        return self.base().where(self.model.id.in_(ids))
+        """The rows with these ids, loaded as :meth:`base` loads them. The ids travel as
+        one array parameter, so any number of them fits (a bind apiece stops at 32,767)."""
+        return self.base().where(self.model.id == any_(bindparam("ids", list(ids), ARRAY(Uuid))))
 
     async def get_by_id(
         self,

@@ -17,7 +17,13 @@ from netregistry.kit.http import json_bytes
 from netregistry.kit.pagination import PageRequest
 from netregistry.kit.schemas import WriteSchema
 from netregistry.members.repository import MemberRepository
-from netregistry.members.schemas import CityRead, MemberHistory, OrganizationRead
+from netregistry.members.schemas import (
+    CityCreate,
+    CityRead,
+    MemberHistory,
+    OrganizationCreate,
+    OrganizationRead,
+)
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.models import Member
 from netregistry.registry.history import memberships_of, networks_of, tenures_of
@@ -35,7 +41,9 @@ _CONSTRAINTS = {
 }
 
 
-class MemberService(RegistryService, Generic[ReadT]):
+class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
+    repository_type = MemberRepository
+
     """Creates, changes and removes members of one kind."""
 
     def __init__(
@@ -44,13 +52,14 @@ class MemberService(RegistryService, Generic[ReadT]):
         actor: Principal | None,
         kind: Kind,
         read: type[ReadT],
+        create: type[WriteSchema],
         *,
         writer: str | None = None,
     ) -> None:
         super().__init__(session, actor, writer=writer)
         self.kind = kind
         self.read: type[ReadT] = read
-        self.repository = MemberRepository(session)
+        self.create_schema = create
 
     async def get(self, member_id: uuid.UUID) -> ReadT:
         return self.read.model_validate(await self._get(member_id))
@@ -115,10 +124,12 @@ class MemberService(RegistryService, Generic[ReadT]):
         return created
 
     async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Members of this kind from an export, with their ids and timestamps: one
-        batch, each audited."""
+        """Members of this kind from an export, with their ids and timestamps: each
+        checked as a request's body is, written in one batch, each audited."""
+        checked = self._checked(rows, self.create_schema)
         members = await self._insert_all(
-            [Member(kind=self.kind, **row) for row in rows], self.repository.by_ids
+            [Member(kind=self.kind, **data.values(), **kept) for data, kept in checked],
+            self.repository.by_ids,
         )
         await self._audit_created(
             members, self.read.model_validate, lambda m: (self.kind, str(m.id), None)
@@ -213,13 +224,15 @@ class MemberService(RegistryService, Generic[ReadT]):
 def city_service(
     session: AsyncSession, actor: Principal | None, *, writer: str | None = None
 ) -> MemberService[CityRead]:
-    return MemberService(session, actor, "city", CityRead, writer=writer)
+    return MemberService(session, actor, "city", CityRead, CityCreate, writer=writer)
 
 
 def organization_service(
     session: AsyncSession, actor: Principal | None, *, writer: str | None = None
 ) -> MemberService[OrganizationRead]:
-    return MemberService(session, actor, "organization", OrganizationRead, writer=writer)
+    return MemberService(
+        session, actor, "organization", OrganizationRead, OrganizationCreate, writer=writer
+    )
 
 
 async def member_history(

@@ -91,17 +91,6 @@ class MembershipRepository(Repository[Membership]):
         membership: Membership | None = await self.session.scalar(statement.limit(1))
         return membership
 
-    async def category_in_use(self, network_id: uuid.UUID, categories: Sequence[str]) -> int:
-        count: int = (
-            await self.session.scalar(
-                select(func.count())
-                .select_from(Membership)
-                .where(Membership.network_id == network_id, Membership.category.in_(categories))
-            )
-            or 0
-        )
-        return count
-
     async def members_on(
         self,
         slug: str,

@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from netregistry.auth.principal import Principal
 from netregistry.errors import (
     Conflict,
     InvalidCursor,
@@ -30,7 +27,7 @@ from netregistry.memberships.schemas import (
 from netregistry.models import Membership, Network
 from netregistry.registry import rules
 from netregistry.registry.resolve import network_not_found
-from netregistry.registry.service import RegistryService
+from netregistry.registry.service import RegistryService, without_network
 
 RESOURCE = "membership"
 
@@ -44,12 +41,8 @@ def overlap_conflict(existing: Membership) -> Conflict:
     )
 
 
-class MembershipService(RegistryService):
-    def __init__(
-        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
-    ) -> None:
-        super().__init__(session, actor, writer=writer)
-        self.repository = MembershipRepository(session)
+class MembershipService(RegistryService[MembershipRepository]):
+    repository_type = MembershipRepository
 
     async def list_page(
         self, slug: str, page: PageRequest, *, member_id: uuid.UUID | None
@@ -100,17 +93,19 @@ class MembershipService(RegistryService):
 
     async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
         """Memberships from an export (each naming its network by slug), with their ids
-        and timestamps: the category rule checked for each, one batch (the database
-        refuses overlaps), each audited."""
-        networks = await self._networks_of(rows)
+        and timestamps: each checked as a request's body is and against its network's
+        categories, written in one batch (the database refuses overlaps), each
+        audited."""
+        checked = self._checked(rows, MembershipCreate)
+        networks = await self._networks_of([kept for _, kept in checked])
         self._check_each(
-            list(zip(networks, rows, strict=True)),
-            lambda pair: rules.check_category(pair[0], pair[1]["category"]),
+            list(zip(networks, checked, strict=True)),
+            lambda pair: rules.check_category(pair[0], pair[1][0].category),
         )
         memberships = await self._insert_all(
             [
-                Membership(network_id=network.id, **row)
-                for network, row in zip(networks, rows, strict=True)
+                Membership(network_id=network.id, **data.values(), **without_network(kept))
+                for network, (data, kept) in zip(networks, checked, strict=True)
             ],
             self.repository.by_ids,
         )

@@ -6,9 +6,6 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from netregistry.auth.principal import Principal
 from netregistry.errors import Conflict
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
@@ -23,12 +20,8 @@ from netregistry.registry.service import RegistryService
 RESOURCE = "network"
 
 
-class NetworkService(RegistryService):
-    def __init__(
-        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
-    ) -> None:
-        super().__init__(session, actor, writer=writer)
-        self.repository = NetworkRepository(session)
+class NetworkService(RegistryService[NetworkRepository]):
+    repository_type = NetworkRepository
 
     async def list_page(self, page: PageRequest) -> tuple[Sequence[Network], str | None]:
         return await self.repository.list_page(page)
@@ -62,8 +55,12 @@ class NetworkService(RegistryService):
         return created
 
     async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Networks from an export, with their timestamps: one batch, each audited."""
-        networks = await self._insert_all([Network(**row) for row in rows], self.repository.by_ids)
+        """Networks from an export, with their timestamps: each checked as a request's
+        body is, written in one batch, each audited."""
+        checked = self._checked(rows, NetworkCreate)
+        networks = await self._insert_all(
+            [Network(**data.values(), **kept) for data, kept in checked], self.repository.by_ids
+        )
         await self._audit_created(
             networks, NetworkRead.model_validate, lambda n: (RESOURCE, n.slug, n.slug)
         )

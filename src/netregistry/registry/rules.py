@@ -45,8 +45,8 @@ def category_problem(network: Network, category: str) -> str | None:
     if not unknown_categories(network, [category]):
         return None
     return (
-        f"{category!r} is not among the membership_categories of {network.slug}; "
-        f"use one of {', '.join(network.membership_categories)}"
+        f"{category!r} is not a category of {network.slug}; use one of "
+        f"{', '.join(network.membership_categories)} (its membership_categories)"
     )
 
 

@@ -5,20 +5,31 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import Select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import NetregistryError
-from netregistry.models import Base, Network, Role
+from netregistry.kit.schemas import WriteSchema
+from netregistry.models import Network
+from netregistry.models.base import UUIDPrimaryKey
 from netregistry.registry.resolve import Resolver
 
-RowT = TypeVar("RowT", bound=Base)
+RowT = TypeVar("RowT", bound=UUIDPrimaryKey)
+SchemaT = TypeVar("SchemaT", bound=WriteSchema)
+RepositoryT = TypeVar("RepositoryT")
+
+# What a bulk writer keeps of a record itself rather than take from the body schema:
+# the record's identity and history (its id, its timestamps), and the network it names
+# by slug (resolved by the service).
+KEPT = frozenset({"id", "created_at", "updated_at", "network"})
+# The database errors that mean "this row breaks a rule": a constraint, a bad value.
+REFUSALS = (IntegrityError, DataError)
 
 
 class RowRefused(Exception):
@@ -30,11 +41,14 @@ class RowRefused(Exception):
         self.reason = reason
 
 
-class RegistryService:
+class RegistryService(Generic[RepositoryT]):
     """A service of one noun, in one request's session: its audit trail records what
     ``actor`` changes (or ``writer``, a name for a writer without a key, such as the
     import command), and :attr:`resolve` finds the networks, roles and members the
     request names."""
+
+    # The noun's repository; a service builds nothing else of its own.
+    repository_type: ClassVar[type[Any]]
 
     def __init__(
         self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
@@ -43,13 +57,36 @@ class RegistryService:
         self.actor = actor
         self.audit = AuditTrail(session, actor, writer=writer)
         self.resolve = Resolver(session)
+        self.repository: RepositoryT = self.repository_type(session)
 
-    async def _networks_of(self, rows: Sequence[dict[str, Any]]) -> list[Network]:
-        """The network each row names by slug (its ``network``, taken out of the row)."""
+    @staticmethod
+    def _checked(
+        rows: Sequence[dict[str, Any]], schema: type[SchemaT]
+    ) -> list[tuple[SchemaT, dict[str, Any]]]:
+        """Each row's writable fields checked by ``schema``, the body the noun's endpoint
+        takes (so a bulk writer meets every rule a request meets), beside what the
+        writer keeps itself (:data:`KEPT`). A field the schema refuses, or one it does
+        not have (unless empty), is a :class:`RowRefused` naming it."""
+        checked = []
+        for index, row in enumerate(rows):
+            fields = {
+                name: value
+                for name, value in row.items()
+                if name not in KEPT and (value is not None or name in schema.model_fields)
+            }
+            try:
+                data = schema.model_validate(fields)
+            except ValidationError as error:
+                raise RowRefused(index, _schema_reason(error)) from error
+            checked.append((data, {k: v for k, v in row.items() if k in KEPT}))
+        return checked
+
+    async def _networks_of(self, kept: Sequence[dict[str, Any]]) -> list[Network]:
+        """The network each row names by slug (its ``network``)."""
         found: dict[str, Network] = {}
         networks = []
-        for index, row in enumerate(rows):
-            slug = row.pop("network")
+        for index, row in enumerate(kept):
+            slug = row["network"]
             if slug not in found:
                 network = await self.resolve.find_network(slug)
                 if network is None:
@@ -57,22 +94,6 @@ class RegistryService:
                 found[slug] = network
             networks.append(found[slug])
         return networks
-
-    async def _roles_of(
-        self, rows: Sequence[dict[str, Any]], networks: Sequence[Network]
-    ) -> list[Role]:
-        """The role of its network each row names by slug (its ``role``, taken out)."""
-        found: dict[tuple[str, str], Role] = {}
-        roles = []
-        for index, (row, network) in enumerate(zip(rows, networks, strict=True)):
-            key = (network.slug, row.pop("role"))
-            if key not in found:
-                role = await self.resolve.find_role(network, key[1])
-                if role is None:
-                    raise RowRefused(index, f"{network.slug} has no role {key[1]!r}")
-                found[key] = role
-            roles.append(found[key])
-        return roles
 
     @staticmethod
     def _check_each(rows: Sequence[Any], check: Callable[[Any], None]) -> None:
@@ -91,25 +112,26 @@ class RegistryService:
         """Insert new ``rows`` in one batch and read them back, in order, by ``reread``
         (a statement for their ids that loads what their representation needs).
 
-        A database error (a constraint) is a :class:`RowRefused` naming the first row
-        that breaks it, found by inserting the rows one by one.
+        A constraint the batch breaks is a :class:`RowRefused` naming the first row
+        that breaks it, found by inserting the rows one by one. Any other database error
+        (a lost connection, a timeout) is raised as it is.
         """
         try:
             async with self.session.begin_nested():
                 self.session.add_all(rows)
                 await self.session.flush()
-        except DBAPIError:
+        except REFUSALS:
             for index, row in enumerate(rows):
                 try:
                     async with self.session.begin_nested():
                         self.session.add(row)
                         await self.session.flush()
-                except DBAPIError as error:
+                except REFUSALS as error:
                     raise RowRefused(index, _reason(error)) from error
             raise
-        ids = [row.id for row in rows]  # type: ignore[attr-defined]
+        ids = [row.id for row in rows]
         found = {
-            row.id: row  # type: ignore[attr-defined]
+            row.id: row
             for row in await self.session.scalars(
                 reread(ids).execution_options(populate_existing=True)
             )
@@ -129,6 +151,19 @@ class RegistryService:
             await self.audit.record(
                 "create", resource_type, resource_id, network=network, after=represent(row)
             )
+
+
+def without_network(kept: dict[str, Any]) -> dict[str, Any]:
+    """What a bulk writer keeps of a record, but the network it named (resolved)."""
+    return {name: value for name, value in kept.items() if name != "network"}
+
+
+def _schema_reason(error: ValidationError) -> str:
+    """The schema's objections, each naming its field."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or 'record'}: {problem['msg']}"
+        for problem in error.errors()
+    )
 
 
 def _reason(error: DBAPIError) -> str:

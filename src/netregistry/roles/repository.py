@@ -27,21 +27,6 @@ class RoleRepository(Repository[Role]):
             key=lambda role: [role.slug],
         )
 
-    async def categories_in_use(
-        self, network_id: uuid.UUID, categories: Sequence[str]
-    ) -> list[str]:
-        """Roles of the network whose eligible categories name one of ``categories``."""
-        return list(
-            (
-                await self.session.scalars(
-                    select(Role.slug).where(
-                        Role.network_id == network_id,
-                        Role.eligible_categories.overlap(list(categories)),
-                    )
-                )
-            ).all()
-        )
-
     async def tenure_count(self, role_id: uuid.UUID) -> int:
         count: int = (
             await self.session.scalar(

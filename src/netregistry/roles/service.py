@@ -5,28 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from netregistry.auth.principal import Principal
 from netregistry.errors import Conflict
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import PageRequest
 from netregistry.models import Role
 from netregistry.registry import rules
-from netregistry.registry.service import RegistryService
+from netregistry.registry.service import RegistryService, without_network
 from netregistry.roles.repository import RoleRepository
 from netregistry.roles.schemas import RoleCreate, RoleRead, RoleUpdate
 
 RESOURCE = "role"
 
 
-class RoleService(RegistryService):
-    def __init__(
-        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
-    ) -> None:
-        super().__init__(session, actor, writer=writer)
-        self.repository = RoleRepository(session)
+class RoleService(RegistryService[RoleRepository]):
+    repository_type = RoleRepository
 
     async def list_page(self, slug: str, page: PageRequest) -> tuple[list[RoleRead], str | None]:
         network = await self.resolve.network(slug)
@@ -59,16 +52,18 @@ class RoleService(RegistryService):
 
     async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
         """Roles from an export (each naming its network by slug), with their
-        timestamps: the category rule checked for each, one batch, each audited."""
-        networks = await self._networks_of(rows)
+        timestamps: each checked as a request's body is and against its network's
+        categories, written in one batch, each audited."""
+        checked = self._checked(rows, RoleCreate)
+        networks = await self._networks_of([kept for _, kept in checked])
         self._check_each(
-            list(zip(networks, rows, strict=True)),
-            lambda pair: rules.check_eligible_categories(pair[0], pair[1]["eligible_categories"]),
+            list(zip(networks, checked, strict=True)),
+            lambda pair: rules.check_eligible_categories(pair[0], pair[1][0].eligible_categories),
         )
         roles = await self._insert_all(
             [
-                Role(network_id=network.id, **row)
-                for network, row in zip(networks, rows, strict=True)
+                Role(network_id=network.id, **data.values(), **without_network(kept))
+                for network, (data, kept) in zip(networks, checked, strict=True)
             ],
             self.repository.by_ids,
         )
@@ -84,6 +79,7 @@ class RoleService(RegistryService):
         network = await self.resolve.network(slug)
         # New rules must hold for every tenure: no membership change may run meanwhile.
         await rules.lock_network(self.session, network.id, exclusive=True)
+        await self.session.refresh(network)  # its categories as they are under the lock
         role = await self.resolve.role(network, role_slug, for_update=True)
         before = RoleRead.model_validate(role)
         require_match(if_match, before)

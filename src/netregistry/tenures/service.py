@@ -7,9 +7,6 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from netregistry.auth.principal import Principal
 from netregistry.errors import (
     Conflict,
     InvalidCursor,
@@ -25,7 +22,7 @@ from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.models import Network, Role, Tenure
 from netregistry.registry import rules
 from netregistry.registry.resolve import network_not_found, role_not_found
-from netregistry.registry.service import RegistryService
+from netregistry.registry.service import RegistryService, RowRefused, without_network
 from netregistry.tenures.repository import TenureRepository
 from netregistry.tenures.schemas import (
     HandoverRead,
@@ -46,12 +43,8 @@ def double_holding(existing: Tenure) -> Conflict:
     )
 
 
-class TenureService(RegistryService):
-    def __init__(
-        self, session: AsyncSession, actor: Principal | None, *, writer: str | None = None
-    ) -> None:
-        super().__init__(session, actor, writer=writer)
-        self.repository = TenureRepository(session)
+class TenureService(RegistryService[TenureRepository]):
+    repository_type = TenureRepository
 
     async def list_page(
         self,
@@ -100,20 +93,34 @@ class TenureService(RegistryService):
         return created
 
     async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Tenures from an export (each naming its network and role by slug), with their
-        ids and timestamps: one batch, each audited. The rules across tenures (holder
-        limits, membership coverage) are the caller's to check once all are in."""
-        networks = await self._networks_of(rows)
-        roles = await self._roles_of(rows, networks)
-        tenures = await self._insert_all(
-            [
-                Tenure(network_id=network.id, role_id=role.id, **row)
-                for network, role, row in zip(networks, roles, rows, strict=True)
-            ],
-            self.repository.by_ids,
-        )
+        """Tenures from an export (each naming its network by slug), with their ids and
+        timestamps: each checked as a request's body is, written in one batch, each
+        audited. The rules across tenures (holder limits, membership coverage) are the
+        caller's to check once all are in."""
+        checked = self._checked(rows, TenureCreate)
+        networks = await self._networks_of([kept for _, kept in checked])
+        roles: dict[tuple[str, str], Role] = {}
+        tenures = []
+        for index, (network, (data, kept)) in enumerate(zip(networks, checked, strict=True)):
+            key = (network.slug, data.role)
+            if key not in roles:
+                role = await self.resolve.find_role(network, data.role)
+                if role is None:
+                    raise RowRefused(index, f"{network.slug} has no role {data.role!r}")
+                roles[key] = role
+            values = data.values()
+            del values["role"]
+            tenures.append(
+                Tenure(
+                    network_id=network.id,
+                    role_id=roles[key].id,
+                    **values,
+                    **without_network(kept),
+                )
+            )
+        created = await self._insert_all(tenures, self.repository.by_ids)
         await self._audit_created(
-            tenures, TenureRead.model_validate, lambda t: (RESOURCE, str(t.id), t.network.slug)
+            created, TenureRead.model_validate, lambda t: (RESOURCE, str(t.id), t.network.slug)
         )
 
     async def update(
