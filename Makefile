@@ -55,7 +55,8 @@ MUTATION_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 mutation: install
 	rm -rf mutants && mkdir -p build
 	NETREGISTRY_TEST_DATABASE_URL=$${NETREGISTRY_TEST_DATABASE_URL:-$(MUTATION_DATABASE_URL)} \
-		$(BIN)/mutmut run --max-children 2 > build/mutation.log 2>&1 || { tail -50 build/mutation.log; exit 1; }
+		$(BIN)/mutmut run --max-children 2 $$($(BIN)/python -m tests.mutation_report --to-run) \
+		> build/mutation.log 2>&1 || { tail -50 build/mutation.log; exit 1; }
 	$(BIN)/python -m tests.mutation_report
 
 bench: install

@@ -28,7 +28,10 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "tests/registry/test_rule_races.py",
         "tests/registry/test_concurrency.py",
     ),
-    "netregistry.registry.names": ("tests/registry/test_name_folding.py",),
+    "netregistry.registry.names": (
+        "tests/registry/test_name_search.py",
+        "tests/registry/test_name_folding.py",
+    ),
 }
 
 

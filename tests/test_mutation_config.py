@@ -1,0 +1,62 @@
+"""The mutation campaign's configuration holds together, without running it (it is slow:
+``make mutation``): each mutant the equivalents file lists is still made by mutmut, with
+the change the file states, and each mutated module has its tests."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests import mutation_selection
+from tests.mutation_report import (
+    ROOT,
+    changes_by_mutant,
+    load_equivalents,
+    module_of,
+    mutated_paths,
+)
+
+pytest.importorskip("mutmut")
+
+
+def test_every_listed_equivalent_mutant_still_exists_with_the_change_it_states() -> None:
+    equivalents = load_equivalents()
+    assert equivalents, "mutation/equivalent.toml lists no mutant"
+    by_module = {module_of(path): path for path in mutated_paths()}
+    stale = []
+    for module, path in by_module.items():
+        listed = {
+            name: entry for name, entry in equivalents.items() if name.startswith(module + ".")
+        }
+        if not listed:
+            continue
+        made = changes_by_mutant(path)
+        for name, entry in listed.items():
+            if made.get(name) != entry["change"]:
+                stale.append(f"{name}: listed {entry['change']!r}, made {made.get(name)!r}")
+    assert not stale, "mutation/equivalent.toml names mutants that no longer exist:\n" + "\n".join(
+        stale
+    )
+    unknown = [name for name in equivalents if not name.startswith(tuple(by_module))]
+    assert not unknown, unknown
+
+
+def test_every_listed_equivalent_mutant_states_a_reason() -> None:
+    for name, entry in load_equivalents().items():
+        assert entry.get("reason", "").strip(), name
+        assert "\n" not in entry["reason"], f"{name}: one line per reason"
+
+
+def test_every_mutated_module_has_tests_that_mutmut_selects() -> None:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    selected = set(config["pytest_add_cli_args_test_selection"])
+    modules = {module_of(path) for path in mutated_paths()}
+    assert set(mutation_selection.TESTS_BY_MODULE) == modules
+    for files in mutation_selection.TESTS_BY_MODULE.values():
+        for file in files:
+            assert (ROOT / file).is_file(), file
+            assert file in selected, file
+    assert all((ROOT / path).is_file() for path in mutated_paths())
+    assert Path(config["preload_modules_file"]).parts[0] in config["also_copy"]
