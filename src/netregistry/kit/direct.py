@@ -50,14 +50,16 @@ from netregistry.kit.pagination import (
     PageRequest,
     list_scope,
 )
+from netregistry.kit.types import COUNTRY_CODE_INPUTS
 
 log = structlog.get_logger(__name__)
 
 # Query patterns the endpoints declare (``Query(pattern=...)``) and direct reads check.
-COUNTRY_PATTERN = "^[A-Za-z]{2}$"
 WIKIDATA_PATTERN = "^Q[1-9][0-9]*$"
-COUNTRY = re.compile(COUNTRY_PATTERN)
 WIKIDATA = re.compile(WIKIDATA_PATTERN)
+# The endpoints declare ``country`` as a CountryCode (kit/types.py), which explains a
+# code it refuses ("UK": did you mean GB?); direct reads take exactly the same spellings.
+COUNTRY = re.compile("|".join(COUNTRY_CODE_INPUTS))
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LIMIT = re.compile(r"[1-9][0-9]{0,3}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")

@@ -7,9 +7,10 @@ Inside the edge (``kit/edge.py``), outermost first:
    the log only); the edge adds the CORS headers so that a browser can read it.
 2. :class:`HeadMiddleware`: HEAD answered as GET without the body.
 3. :class:`RequestLimitsMiddleware`: a body over the limit a 413, one too slow a 408,
-   one that is not JSON (or, for a CSV import, not CSV) a 415, JSON that is not UTF-8 a
-   422, before any work (the head's size is the edge's: 431). The body it has read is
-   kept in the scope's state for the Idempotency-Key fingerprint.
+   one that is not JSON (or, for a CSV import, not CSV) or declares a charset other than
+   UTF-8 a 415, JSON that is not UTF-8 or names a key twice in one object a 422, before
+   any work (the head's size is the edge's: 431). The body it has read is kept in the
+   scope's state for the Idempotency-Key fingerprint.
 
 Inside them runs the unit of work (``kit/unit_of_work.py``), then the routes.
 """
@@ -17,6 +18,8 @@ Inside them runs the unit of work (``kit/unit_of_work.py``), then the routes.
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 
 import structlog
 from starlette.datastructures import Headers
@@ -151,18 +154,37 @@ def _is_json(content_type: str) -> bool:
 CSV_PATH_SUFFIX = "/memberships:import"
 
 
+# The charsets a body may declare: UTF-8 (RFC 8259 8.1 for JSON; the CSV import reads
+# UTF-8 only), and US-ASCII, which is UTF-8 too. No charset at all means UTF-8.
+UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
+
+
+def _charset(content_type: str) -> str | None:
+    """The ``charset`` parameter of ``content_type``, lower-case, or ``None``."""
+    for parameter in content_type.split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"').lower()
+    return None
+
+
 def _unsupported(path: str, content_type: str) -> UnsupportedMediaType | None:
     """Why a body with ``content_type`` is refused on ``path``, or ``None``."""
     got = f"(got {content_type[:100] or 'none'!r})"
     if path.endswith(CSV_PATH_SUFFIX):
-        if _media_type(content_type) == "text/csv":
-            return None
-        return UnsupportedMediaType(f"A member list is CSV: send Content-Type: text/csv {got}.")
-    if _is_json(content_type):
+        if _media_type(content_type) != "text/csv":
+            return UnsupportedMediaType(f"A member list is CSV: send Content-Type: text/csv {got}.")
+        what, fix = "A member list is UTF-8 text", "Save the spreadsheet as CSV UTF-8"
+    elif _is_json(content_type):
+        what, fix = "JSON is UTF-8", "Send the body as UTF-8 with Content-Type: application/json"
+    else:
+        return UnsupportedMediaType(
+            f"Request bodies are JSON: send Content-Type: application/json {got}."
+        )
+    charset = _charset(content_type)
+    if charset is None or charset in UTF8_CHARSETS:
         return None
-    return UnsupportedMediaType(
-        f"Request bodies are JSON: send Content-Type: application/json {got}."
-    )
+    return UnsupportedMediaType(f"{what}; got charset {charset[:40]!r}. {fix}.")
 
 
 def _require_utf8(body: bytes) -> None:
@@ -182,10 +204,82 @@ def _require_utf8(body: bytes) -> None:
         ) from None
 
 
+class _DuplicateKeys(dict[str, Any]):
+    """A JSON object that named a key more than once (the parse keeps the last value)."""
+
+    repeated: str  # the first key named again
+
+    def __init__(self, pairs: list[tuple[str, Any]]) -> None:
+        super().__init__(pairs)
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                self.repeated = key
+                break
+            seen.add(key)
+
+
+def _first_duplicate(document: Any) -> list[str | int] | None:
+    """The location of the first key named twice in one object of ``document`` (in
+    document order), or ``None``. A walk without recursion: the document may be as deep
+    as the parser allows."""
+    pending: list[tuple[Any, list[str | int]]] = [(document, ["body"])]
+    while pending:
+        value, location = pending.pop()
+        if isinstance(value, _DuplicateKeys):
+            return [*location, value.repeated]
+        if isinstance(value, dict):
+            children: list[tuple[Any, list[str | int]]] = [
+                (item, [*location, key]) for key, item in value.items()
+            ]
+        elif isinstance(value, list):
+            children = [(item, [*location, index]) for index, item in enumerate(value)]
+        else:
+            continue
+        pending.extend(reversed(children))
+    return None
+
+
+def _refuse_duplicate_keys(body: bytes) -> None:
+    """A JSON object that names a key twice is ambiguous (RFC 8259 4: "names within an
+    object SHOULD be unique"), and parsers disagree on which value wins: refuse it, where
+    FastAPI's parse would silently keep the last one. A body that is not JSON at all is
+    left to FastAPI's parse, which explains it."""
+    repeated = False
+
+    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        nonlocal repeated
+        found = dict(pairs)
+        if len(found) == len(pairs):
+            return found
+        repeated = True
+        return _DuplicateKeys(pairs)
+
+    try:
+        document = json.loads(body, object_pairs_hook=pairs_hook)
+    except (ValueError, RecursionError):
+        return
+    location = _first_duplicate(document) if repeated else None
+    if location is None:
+        return
+    key = json.dumps(location[-1], ensure_ascii=False)[:100]
+    raise ValidationFailed(
+        f"The request body names {key} twice in one object: send each field once.",
+        [
+            FieldError(
+                location=location,
+                message=f"{key} is given more than once in this object: send it once",
+                type="json_duplicate_key",
+            )
+        ],
+    )
+
+
 class RequestLimitsMiddleware:
     """Refuse bodies over ``max_bytes`` with 413 (by header or by counting), bodies slower than the
     settings' ``request_body_min_rate`` with 408, bodies that are not JSON (not CSV on an
-    import path) with 415, and JSON that is not UTF-8 with 422."""
+    import path) or declare a charset other than UTF-8 with 415, and JSON that is not
+    UTF-8 or names a key twice in one object with 422."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -220,6 +314,7 @@ class RequestLimitsMiddleware:
                 raise refusal
             if body and _is_json(content_type):
                 _require_utf8(body)
+                _refuse_duplicate_keys(body)
         except (PayloadTooLarge, RequestTimeout, UnsupportedMediaType, ValidationFailed) as error:
             response = render(error, instance=scope["path"], request_id=request_id_var.get())
             response.headers["Connection"] = "close"

@@ -12,7 +12,6 @@ from netregistry.auth.principal import Principal
 from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
 from netregistry.kit.direct import (
     COUNTRY,
-    COUNTRY_PATTERN,
     WIKIDATA,
     WIKIDATA_PATTERN,
     DirectRead,
@@ -30,6 +29,7 @@ from netregistry.kit.http import (
 )
 from netregistry.kit.pagination import Page
 from netregistry.kit.schemas import ReadSchema, WriteSchema
+from netregistry.kit.types import CountryCode
 from netregistry.members.schemas import (
     CityCreate,
     CityRead,
@@ -81,9 +81,7 @@ def _member_router(
         service: Service,
         page: PageDep,
         as_of: AsOfDep,
-        country: Annotated[
-            str | None, Query(pattern=COUNTRY_PATTERN, description="ISO country code.")
-        ] = None,
+        country: Annotated[CountryCode | None, Query(description="ISO country code.")] = None,
         q: Annotated[
             str | None, Query(min_length=1, max_length=200, description="Name search.")
         ] = None,

@@ -7,17 +7,17 @@ from typing import Annotated, Any, Literal
 from pydantic import ConfigDict, Field
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import CountryCode, Name, WebUrl, WikidataId
+from netregistry.kit.types import NUMBER_ONLY, CountryCode, Label, Name, WebUrl, WikidataId
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.registry.shapes import MemberSummary
 from netregistry.tenures.schemas import TenureRead
 
 AltNames = Annotated[list[Name], Field(max_length=50, description="Other names and spellings.")]
-Latitude = Annotated[float, Field(ge=-90, le=90, examples=[37.5667])]
-Longitude = Annotated[float, Field(ge=-180, le=180, examples=[126.9783])]
-Population = Annotated[int, Field(ge=0, le=10_000_000_000, examples=[9_386_034])]
-GeonamesId = Annotated[int, Field(ge=1, le=2_147_483_647, examples=[1835848])]
-OrgType = Annotated[str, Field(min_length=1, max_length=100, examples=["NGO"])]
+Latitude = Annotated[float, Field(ge=-90, le=90, examples=[37.5667]), NUMBER_ONLY]
+Longitude = Annotated[float, Field(ge=-180, le=180, examples=[126.9783]), NUMBER_ONLY]
+Population = Annotated[int, Field(ge=0, le=10_000_000_000, examples=[9_386_034]), NUMBER_ONLY]
+GeonamesId = Annotated[int, Field(ge=1, le=2_147_483_647, examples=[1835848]), NUMBER_ONLY]
+OrgType = Annotated[Label, Field(examples=["NGO"])]
 
 SEOUL: dict[str, Any] = {
     "name": "Seoul",

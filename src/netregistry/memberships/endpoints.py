@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.kit.deps import AsOfDep, PageDep
-from netregistry.kit.direct import COUNTRY, COUNTRY_PATTERN, DirectRead, direct_read
+from netregistry.kit.direct import COUNTRY, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -19,6 +19,7 @@ from netregistry.kit.http import (
     represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
+from netregistry.kit.types import CountryCode
 from netregistry.memberships.schemas import (
     MemberListRow,
     MembershipCreate,
@@ -56,7 +57,7 @@ async def list_network_members(
     as_of: AsOfDep,
     page: PageDep,
     category: Annotated[str | None, Query(max_length=63, examples=["full"])] = None,
-    country: Annotated[str | None, Query(pattern=COUNTRY_PATTERN, examples=["KR"])] = None,
+    country: Annotated[CountryCode | None, Query(examples=["KR"])] = None,
     kind: Annotated[Literal["city", "organization"] | None, Query()] = None,
     role: Annotated[
         str | None, Query(max_length=63, description="Only holders of this role that day.")

@@ -7,7 +7,7 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import LongText, Name, ShortText, Slug, WebUrl
+from netregistry.kit.types import Acronym, LongText, Name, ShortText, Slug, WebUrl
 from netregistry.registry.shapes import MemberSummary
 
 
@@ -53,7 +53,7 @@ class NetworkCreate(WriteSchema):
 
     slug: Slug = Field(description=_DESCRIPTIONS["slug"])
     name: Name
-    acronym: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    acronym: Acronym | None = None
     official_name: ShortText | None = None
     founded_on: HistoricalDate | None = Field(default=None, description=_DESCRIPTIONS["founded_on"])
     scope: Name | None = Field(default=None, description=_DESCRIPTIONS["scope"])
@@ -76,7 +76,7 @@ class NetworkUpdate(UpdateSchema):
     )
 
     name: Name | None = None
-    acronym: Annotated[str, Field(min_length=1, max_length=50)] | None = None
+    acronym: Acronym | None = None
     official_name: ShortText | None = None
     founded_on: HistoricalDate | None = Field(default=None, description=_DESCRIPTIONS["founded_on"])
     scope: Name | None = None

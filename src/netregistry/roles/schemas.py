@@ -6,9 +6,9 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StrictBool
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import Name, RoleSlug, Slug
+from netregistry.kit.types import NUMBER_ONLY, Name, RoleSlug, Slug
 
-MaxHolders = Annotated[int, Field(ge=1, le=10_000, description="Null: no limit.")]
+MaxHolders = Annotated[int, Field(ge=1, le=10_000, description="Null: no limit."), NUMBER_ONLY]
 EligibleCategories = Annotated[
     list[Slug],
     Field(max_length=20, description="Categories whose members may hold it; null: any."),

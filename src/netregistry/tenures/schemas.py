@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import LongText, Name, RoleSlug, WebUrl
+from netregistry.kit.types import Day, LongText, Name, RoleSlug, WebUrl
 from netregistry.registry.shapes import END, START, MemberSummary, check_period
 
 EXAMPLE: dict[str, Any] = {
@@ -98,7 +98,7 @@ class HandoverRequest(WriteSchema):
     )
 
     member_id: uuid.UUID = Field(description="The new holder.")
-    date: dt.date = Field(description="The first day of the new holder (a full day).")
+    date: Day = Field(description="The first day of the new holder (a full day).")
     representative: Name | None = None
     source_url: WebUrl | None = None
     note: LongText | None = None
