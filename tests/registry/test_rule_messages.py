@@ -164,6 +164,25 @@ async def test_a_role_at_its_limit_on_one_day_only_accepts_a_holder_on_the_other
     assert await builders.holder_names(client, "2017-01-01", role="board") == ["Busan", "Incheon"]
 
 
+async def test_the_holders_of_another_role_neither_count_nor_are_named(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    seoul, busan, incheon = await member_cities(client, admin_headers, "Seoul", "Busan", "Incheon")
+    for slug in ("chair", "treasurer", "auditor"):
+        await builders.role(client, admin_headers, slug, max_holders=1)
+    chair = await builders.tenure(client, admin_headers, seoul["id"], start_date="2014-01-01")
+    await builders.tenure(
+        client, admin_headers, incheon["id"], role="treasurer", start_date="2014-01-01"
+    )
+    detail = await refused(new_tenure(client, admin_headers, busan["id"], start_date="2015-01-01"))
+    assert detail == (
+        "The role 'chair' has at most 1 holder(s); on 2015-01-01 it would have 2: already "
+        f"held by Seoul (tenure {chair['id']})."
+    )
+    audit = await new_tenure(client, admin_headers, busan["id"], role="auditor", start_date="2015")
+    assert audit.status_code == 201, audit.text
+
+
 # --- periods in words ------------------------------------------------------------------
 
 
@@ -382,7 +401,8 @@ async def test_a_category_the_network_lacks_is_422_naming_the_categories_it_has(
     (error,) = response.json()["errors"]
     assert error["location"] == ["body", "category"]
     assert error["message"] == (
-        "'honorary' is not among the membership_categories of citynet; use one of full, associate"
+        "'honorary' is not a category of citynet; use one of full, associate "
+        "(its membership_categories)"
     )
     response = await client.post(
         "/v1/networks/citynet/roles",
@@ -437,3 +457,32 @@ async def test_dropping_a_category_in_use_is_409_naming_the_count_or_the_roles(
         headers=admin_headers,
     )
     assert kept.status_code == 200, kept.text
+
+
+async def test_another_networks_use_of_a_category_does_not_stop_dropping_it_here(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    categories = ["full", "associate", "observer"]
+    await builders.network(client, admin_headers, membership_categories=categories)
+    await builders.network(client, admin_headers, "metropolis", membership_categories=categories)
+    seoul = await builders.city(client, admin_headers, "Seoul", "KR")
+    await builders.membership(
+        client, admin_headers, seoul["id"], network="metropolis", category="observer"
+    )
+    await builders.role(
+        client,
+        admin_headers,
+        "observer-seat",
+        network="metropolis",
+        eligible_categories=["observer"],
+    )
+    # Here, roles open to everyone or to full members only.
+    await builders.role(client, admin_headers, "chair", eligible_categories=None)
+    await builders.role(client, admin_headers, "treasurer", eligible_categories=["full"])
+    dropped = await client.patch(
+        "/v1/networks/citynet",
+        json={"membership_categories": ["full", "associate"]},
+        headers=admin_headers,
+    )
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json()["membership_categories"] == ["full", "associate"]
