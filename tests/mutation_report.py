@@ -87,7 +87,7 @@ def main() -> int:
         f"{'module':32} {'killed':>6} {'survived':>8} {'equiv.':>6} {'other':>5} "
         f"{'total':>5}  score"
     )
-    unlisted: list[tuple[Path, str]] = []
+    unlisted: list[tuple[Path, str, str]] = []
     for path in mutated_paths():
         counts: Counter[str] = Counter()
         for name, code in verdicts(path).items():
@@ -97,10 +97,10 @@ def main() -> int:
                 counts["killed"] += 1
             elif code in SURVIVED:
                 counts["survived"] += 1
-                unlisted.append((path, name))
+                unlisted.append((path, name, "survived"))
             else:
                 counts["other"] += 1  # no tests, not checked, suspicious, segfault
-                unlisted.append((path, name))
+                unlisted.append((path, name, f"not killed (exit code {code})"))
         total = sum(counts.values())
         counted = total - counts["equivalent"]
         score = 100.0 * counts["killed"] / counted if counted else 100.0
@@ -110,11 +110,11 @@ def main() -> int:
             f"{counts['equivalent']:6} {counts['other']:5} {total:5}  {score:5.1f} %"
         )
     changes: dict[Path, dict[str, str]] = {}
-    for path, name in unlisted:
+    for path, name, verdict in unlisted:
         if path not in changes:
             changes[path] = changes_by_mutant(path)
         change = changes[path].get(name, "?").replace("\n", "\n    ")
-        print(f"\nnot killed: {name}\n    {change}")
+        print(f"\n{verdict}: {name}\n    {change}")
     return 1 if failed or unlisted else 0
 
 

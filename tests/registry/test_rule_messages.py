@@ -17,6 +17,7 @@ from tests.registry import builders
 Headers = dict[str, str]
 TENURES = "/v1/networks/citynet/tenures"
 MEMBERSHIPS = "/v1/networks/citynet/memberships"
+NETWORK = "/v1/networks/citynet"
 
 
 async def member_cities(
@@ -340,6 +341,32 @@ async def test_another_networks_records_do_not_block_this_networks_writes(
         )
     )
     assert f"Seoul as chair from 2005 onwards (tenure {stray['id']})" in detail
+
+
+async def test_a_role_open_to_non_members_is_not_held_to_membership_when_changed(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    await builders.network(client, admin_headers)
+    unhabitat = await builders.organization(client, admin_headers, "UN-Habitat")
+    seoul = await builders.city(client, admin_headers, "Seoul", "KR")
+    membership = await builders.membership(
+        client, admin_headers, seoul["id"], start_date="2000", end_date="2010"
+    )
+    await builders.role(
+        client, admin_headers, "partner", max_holders=None, requires_membership=False
+    )
+    for member in (unhabitat, seoul):
+        await builders.tenure(
+            client, admin_headers, member["id"], role="partner", start_date="2005"
+        )
+    changed = await client.patch(
+        f"{NETWORK}/roles/partner", json={"max_holders": 5}, headers=admin_headers
+    )
+    assert changed.status_code == 200, changed.text
+    ended = await client.patch(
+        f"{MEMBERSHIPS}/{membership['id']}", json={"end_date": "2008"}, headers=admin_headers
+    )
+    assert ended.status_code == 200, ended.text
 
 
 # --- the reasons of a 422 ------------------------------------------------------------------
