@@ -64,9 +64,16 @@ in which category, and who holds which office, on any date.
 * **Reads are public** and cacheable (`ETag`, `If-None-Match`, `Cache-Control`).
 * **Writes need an API key** (`Authorization: Bearer <key>`), admin or scoped to networks.
 * **Errors** are RFC 9457 problem details (`application/problem+json`).
-* **Lists** are paginated by cursor: `{"items": [...], "next_cursor": ...}` and a `Link` header.
+* **Lists** are paginated by cursor: `{"items": [...], "next_cursor": ...}` and a `Link` header
+  (a relative reference, or on the configured public URL; never the request's `Host`).
+* **Paths have no trailing slash**: `/v1/networks/` is a 404 problem naming `/v1/networks`.
 * **Lost updates** are refused: send `If-Match` with `PATCH` and `DELETE`.
 * **Retries are safe**: send an `Idempotency-Key` with `POST`.
+* **Request ids**: a safe `X-Request-ID` you send is echoed and kept in the audit log as
+  `client_request_id`, beside the server's own `request_id`.
+* **CSV exports** put a single quote before a text cell that begins with `=`, `+`, `-`,
+  `@`, a tab or a carriage return (OWASP), so no spreadsheet runs it; JSON and NDJSON
+  keep the text as stored.
 """
 
 TAGS = [
@@ -181,6 +188,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served by system/docs.py, with a Content-Security-Policy
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
+        # A trailing slash is a 404 problem naming the path without it (kit/handlers.py),
+        # not a bodiless 307 whose Location echoes the client's Host header.
+        redirect_slashes=False,
         middleware=[
             Middleware(ErrorBoundaryMiddleware),
             Middleware(HeadMiddleware),

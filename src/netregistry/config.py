@@ -8,6 +8,7 @@ import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
+from urllib.parse import urlsplit
 
 from limits import parse_many
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -85,6 +86,14 @@ class Settings(BaseSettings):
         ),
     )
     cors_origins: list[str] = Field(default=["*"])
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "The service's public URL (https://registry.example.org, no trailing slash), "
+            "the base of Link headers. Unset: links are relative. Never the Host header."
+        ),
+        examples=["https://registry.example.org"],
+    )
     cache_max_age: int = Field(default=30, ge=0, description="Cache-Control max-age on reads.")
     idempotency_ttl_hours: int = Field(default=24, ge=24)
     db_pool_size: int = Field(default=10, ge=1, le=200)
@@ -196,6 +205,24 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         # Absolute once: every process and message names the same directory.
         return value.expanduser().resolve()
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_origin(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(
+                "must be an http:// or https:// URL, e.g. https://registry.example.org"
+            )
+        if parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError(
+                "must be a scheme, host and optional path only, e.g. https://registry.example.org"
+            )
+        if any(character in value for character in '<>" \t\r\n'):
+            raise ValueError("must not contain spaces, quotes or angle brackets")
+        return value.rstrip("/")
 
     @field_validator("redis_url")
     @classmethod

@@ -3,6 +3,7 @@ network by scoped keys, never rewritten."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import asyncpg
@@ -52,7 +53,8 @@ async def test_create_leaves_one_audit_row_with_actor_and_request_id(
     assert event["network"] == "citynet"
     assert event["before"] is None
     assert event["after"] == response.json()
-    assert event["request_id"] == "req-create-1"
+    assert event["client_request_id"] == "req-create-1"
+    assert re.fullmatch("[0-9a-f]{32}", event["request_id"])  # the server's own
     assert event["occurred_at"].endswith(("+00:00", "Z"))
 
 
@@ -93,7 +95,8 @@ async def test_patch_leaves_one_audit_row_with_before_and_after(
     assert update["after"] == response.json()
     assert update["before"]["scope"] == "Asia"
     assert update["after"]["scope"] == "Asia-Pacific"
-    assert update["request_id"] == "req-patch-1"
+    assert update["client_request_id"] == "req-patch-1"
+    assert re.fullmatch("[0-9a-f]{32}", update["request_id"])  # the server's own
 
 
 async def test_delete_leaves_one_audit_row_with_before_only(
@@ -111,7 +114,8 @@ async def test_delete_leaves_one_audit_row_with_before_only(
     assert (delete["resource_type"], delete["resource_id"]) == ("network", "citynet")
     assert delete["before"] == created
     assert delete["after"] is None
-    assert delete["request_id"] == "req-delete-1"
+    assert delete["client_request_id"] == "req-delete-1"
+    assert re.fullmatch("[0-9a-f]{32}", delete["request_id"])  # the server's own
 
 
 async def test_generated_request_id_is_recorded(
@@ -122,6 +126,7 @@ async def test_generated_request_id_is_recorded(
     )
     [event] = await _audit(client, admin_headers)
     assert event["request_id"] == response.headers["x-request-id"]
+    assert event["client_request_id"] is None
 
 
 async def test_failed_writes_leave_no_audit_row(

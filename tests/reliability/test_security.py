@@ -285,7 +285,8 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
     key_id = str(await db.scalar("SELECT id FROM api_keys WHERE name = :name", name=ACTOR))
     assert (
         await db.scalar(
-            "SELECT count(*) FROM audit_events WHERE actor_name = :name AND request_id = :rid",
+            "SELECT count(*) FROM audit_events"
+            " WHERE actor_name = :name AND client_request_id = :rid",
             name=ACTOR,
             rid=REQUEST_ID,
         )

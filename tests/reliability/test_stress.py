@@ -754,7 +754,7 @@ async def test_a_storm_of_mixed_concurrent_writers_keeps_every_rule_and_records_
     async with app.state.engine.connect() as connection:
         rows = await connection.execute(
             text(
-                "SELECT request_id, action, resource_type, resource_id, actor_name, after "
+                "SELECT client_request_id, action, resource_type, resource_id, actor_name, after "
                 "FROM audit_events WHERE id > :before ORDER BY id"
             ),
             {"before": audit_before},

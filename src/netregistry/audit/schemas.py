@@ -32,4 +32,14 @@ class AuditEventRead(ReadSchema):
     )
     before: dict[str, Any] | None = Field(description="The resource before the change.")
     after: dict[str, Any] | None = Field(description="The resource after the change.")
-    request_id: str | None = Field(description="The X-Request-ID of the request that made it.")
+    request_id: str | None = Field(
+        description="The server's own id of the request that made it (the `request_id` of "
+        "its log lines and problem documents); never chosen by the client.",
+        examples=["5f0c6a9e2b8e4f3c9d1a7b6e4c2d8f10"],
+    )
+    client_request_id: str | None = Field(
+        description="The `X-Request-ID` the client sent with that request, when it sent one "
+        "(letters, digits and `._:-`, at most 100); null otherwise and for entries written "
+        "before migration 0011.",
+        examples=["partner-sync-2026-12-02.17"],
+    )

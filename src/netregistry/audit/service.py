@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netregistry.audit.repository import AuditRepository
 from netregistry.auth.principal import Principal
 from netregistry.errors import Forbidden
-from netregistry.kit.context import current_request_id
+from netregistry.kit.context import current_client_request_id, current_request_id
 from netregistry.kit.pagination import PageRequest
 from netregistry.models import AuditEvent
 
@@ -63,6 +63,7 @@ class AuditTrail:
                 before=before.model_dump(mode="json") if before is not None else None,
                 after=after.model_dump(mode="json") if after is not None else None,
                 request_id=current_request_id(),
+                client_request_id=current_client_request_id(),
             )
         )
 

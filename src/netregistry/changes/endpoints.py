@@ -9,7 +9,7 @@ from netregistry.changes.repository import ChangeRepository
 from netregistry.changes.schemas import ChangePage, ChangeRead
 from netregistry.errors import InvalidCursor
 from netregistry.kit.deps import SessionDep
-from netregistry.kit.http import problems, represent
+from netregistry.kit.http import next_link, problems, represent
 from netregistry.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 MAX_POSITION = 2**63 - 1  # positions are bigint
@@ -71,6 +71,5 @@ async def list_changes(
     page = ChangePage(items=items, next_cursor=items[-1].cursor if items else str(int(after)))
     headers = {}
     if len(items) == limit or cut_short:
-        next_url = request.url.include_query_params(after=page.next_cursor)
-        headers["Link"] = f'<{next_url}>; rel="next"'
+        headers["Link"] = next_link(request, after=page.next_cursor)
     return represent(request, page, headers=headers)

@@ -277,6 +277,15 @@ def json_schema() -> dict[str, Any]:
     }
 
 
+# The CSV files' one departure from the text as stored (exports/service.py applies it).
+CSV_FORMULA_NOTE = (
+    "A text cell that would begin with =, +, -, @, a tab or a carriage return begins with a "
+    "single quote before it (OWASP's rule against CSV formula injection), so that a "
+    "spreadsheet shows it as text and runs nothing; remove that one quote to get the text "
+    "as stored. Numbers, dates and the JSON and NDJSON exports are never changed."
+)
+
+
 def datapackage(name: str, *, as_of: str | None, generated_at: str) -> dict[str, Any]:
     """The Frictionless descriptor of a `format=csv` export."""
     return {
@@ -286,7 +295,9 @@ def datapackage(name: str, *, as_of: str | None, generated_at: str) -> dict[str,
         "created": generated_at,
         "description": (
             f"Registry state on {as_of}." if as_of else "The full history of the registry."
-        ),
+        )
+        + " "
+        + CSV_FORMULA_NOTE,
         "netregistry": {"schema_version": SCHEMA_VERSION, "as_of": as_of},
         "resources": [
             {

@@ -125,7 +125,20 @@ class _Sink(io.RawIOBase):
         return data
 
 
+# A cell a spreadsheet would read as a formula (OWASP, "CSV Injection"): it begins with
+# one of these. Only text cells: a negative latitude is a number, written as one.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """``text`` as a CSV cell no spreadsheet runs: a single quote before a leading
+    ``=``, ``+``, ``-``, ``@``, tab or carriage return (OWASP's rule); other text as it is."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _csv_value(value: object) -> object:
+    if isinstance(value, str):
+        return neutralise_formula(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | dict):

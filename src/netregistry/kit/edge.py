@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netregistry.errors import BadRequest, HeadersTooLarge, render
-from netregistry.kit.context import request_id_var
+from netregistry.kit.context import client_request_id_var, request_id_var
 from netregistry.kit.direct import DirectReads
 from netregistry.kit.logging import access_log
 from netregistry.kit.metrics import UNMATCHED_ROUTE, observe_request
@@ -102,14 +102,11 @@ class Edge:
         started = time.perf_counter()
         method: str = scope["method"]
         incoming = origin = if_none_match = None
-        host = b""
         authorization = preflight = False
         size = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
         for name, value in scope["headers"]:
             size += len(name) + len(value) + 4
-            if name == b"host":
-                host = value
-            elif name == b"if-none-match":
+            if name == b"if-none-match":
                 if_none_match = value
             elif name == b"origin":
                 origin = value
@@ -119,14 +116,16 @@ class Edge:
                 incoming = value
             elif name == b"access-control-request-method":
                 preflight = True
-        request_id = (
-            incoming.decode()
-            if incoming is not None and _SAFE_REQUEST_ID.match(incoming)
-            else os.urandom(16).hex()
+        # The server's own id names the request in the audit log, the logs and problem
+        # documents; a client's id is kept beside it and echoed, never put in its place.
+        request_id = os.urandom(16).hex()
+        client_request_id = (
+            incoming.decode() if incoming is not None and _SAFE_REQUEST_ID.match(incoming) else None
         )
         token = request_id_var.set(request_id)
+        client_token = client_request_id_var.set(client_request_id)
         status = 500
-        finishing = _HeaderFinisher(request_id, origin, self.cors)
+        finishing = _HeaderFinisher(client_request_id or request_id, origin, self.cors)
 
         async def send_at_edge(message: Message) -> None:
             nonlocal status
@@ -154,26 +153,31 @@ class Edge:
                     send_at_edge,
                     authorization=authorization,
                     if_none_match=if_none_match,
-                    host=host,
                 )
         finally:
             elapsed = time.perf_counter() - started
             route = _route_template(scope)
             observe_request(method, route, status, elapsed)
             access_log(method, scope["path"], route, status, elapsed, request_id)
+            client_request_id_var.reset(client_token)
             request_id_var.reset(token)
 
     async def _inner(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The application, with the request id bound to every log line it writes."""
-        structlog.contextvars.bind_contextvars(request_id=request_id_var.get())
+        client_request_id = client_request_id_var.get()
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id_var.get(),
+            **({"client_request_id": client_request_id} if client_request_id else {}),
+        )
         try:
             await self.app(scope, receive, send)
         finally:
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.unbind_contextvars("request_id", "client_request_id")
 
 
 class _HeaderFinisher:
-    """Adds the edge's headers to one response's (in one pass over them): the request id,
+    """Adds the edge's headers to one response's (in one pass over them): the request id
+    (the client's own when it sent a safe one, else the server's),
     the security headers the response did not set itself, and CORS as Starlette decides
     it (with an origin, its simple headers; an explicit origin when only some are
     allowed; ``Vary: Origin`` always)."""

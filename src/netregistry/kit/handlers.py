@@ -93,7 +93,7 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         return render(malformed, instance=_instance(request), request_id=current_request_id())
     code, title = _HTTP_CODES.get(error.status_code, ("http-error", "HTTP error"))
     detail = {
-        404: f"Nothing at {request.url.path}.",
+        404: _not_found(request),
         405: f"{request.method} is not allowed on {request.url.path}.",
     }.get(error.status_code, str(error.detail))
     headers = dict(error.headers or {})
@@ -108,6 +108,17 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
         request_id=current_request_id(),
         headers=headers,
     )
+
+
+def _not_found(request: Request) -> str:
+    """What a 404 says: for a path that exists without its trailing slash, that path."""
+    path = request.url.path
+    bare = path.rstrip("/")
+    if bare and bare != path:
+        scope = {**request.scope, "path": bare}
+        if any(route.matches(scope)[0] != Match.NONE for route in request.app.router.routes):
+            return f"Nothing at {path}: paths have no trailing slash; use {bare}."
+    return f"Nothing at {path}."
 
 
 def _allowed_methods(request: Request) -> list[str]:

@@ -81,8 +81,20 @@ def represent_page_bytes(request: Request, content: bytes, next_cursor: str | No
 def _next_link(request: Request, next_cursor: str | None) -> dict[str, str]:
     if next_cursor is None:
         return {}
-    next_url = request.url.include_query_params(cursor=next_cursor)
-    return {"Link": f'<{next_url}>; rel="next"'}
+    return {"Link": next_link(request, cursor=next_cursor)}
+
+
+def next_link(request: Request, **params: str) -> str:
+    """A ``Link: rel="next"`` value: this request's path and query with ``params`` set.
+
+    Never built from the ``Host`` header, which any client may choose: the reference is
+    relative (RFC 8288 resolves it against the request's own URL) or, with
+    ``NETREGISTRY_PUBLIC_URL`` set, absolute on that URL. So a cached answer is the same
+    for every client and a spoofed ``Host`` is reflected nowhere.
+    """
+    query = request.url.include_query_params(**params).query
+    base: str = request.app.state.settings.public_url or ""
+    return f'<{base}{request.url.path}?{query}>; rel="next"'
 
 
 def json_bytes(value: Any) -> bytes:

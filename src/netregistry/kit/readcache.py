@@ -8,9 +8,12 @@ for it gets those bytes without a database round trip, an ORM row or a pydantic 
   ``Authorization`` header, whose answer is a whole (not streamed) ``200`` that is
   ``Cache-Control: public``. Exports, the change feed, the audit log, probes and docs are
   never cached; neither is anything else.
-* **Key**: scheme, host and path, the query's parameters sorted, and the day the answer
-  is for: ``as_of`` when given, else today's UTC date, so a default answer turns over at
-  midnight UTC as the endpoints' default day does.
+* **Key**: the path, the query's parameters sorted, and the day the answer is for:
+  ``as_of`` when given, else today's UTC date, so a default answer turns over at
+  midnight UTC as the endpoints' default day does. Never the ``Host`` or the scheme: no
+  answer depends on them (``Link`` is relative, or built from ``public_url``), so a
+  client's ``Host`` can neither reach another client's answer nor fill the cache with
+  copies.
 * **Invalidation**: PostgreSQL notifies every committed change (migration 0005); the
   listener (kit/invalidation.py) drops the answers of that network, plus every answer
   that is not one network's, or everything. A write through this process drops
@@ -74,7 +77,7 @@ _PER_REQUEST = frozenset(
 # Bookkeeping per entry beyond its bytes: the key, the tuples, the dictionary slot.
 _ENTRY_OVERHEAD = 256
 
-Key = tuple[str, str, str, str, tuple[tuple[str, str], ...], str]
+Key = tuple[str, str, tuple[tuple[str, str], ...], str]
 
 
 def today() -> date:
@@ -253,7 +256,6 @@ class ReadCacheFront:
         *,
         authorization: bool,
         if_none_match: bytes | None,
-        host: bytes,
     ) -> None:
         cache = self.cache
         method = scope["method"]
@@ -262,7 +264,7 @@ class ReadCacheFront:
                 send = self._invalidating(send)
             await app(scope, receive, send)
             return
-        found = None if authorization else self._lookup(scope, host)
+        found = None if authorization else self._lookup(scope)
         if found is None:
             await app(scope, receive, send)
             return
@@ -301,12 +303,10 @@ class ReadCacheFront:
 
         return answer
 
-    def _lookup(self, scope: Scope, host: bytes) -> tuple[Key, _Match] | None:
+    def _lookup(self, scope: Scope) -> tuple[Key, _Match] | None:
         """The key and route of a cacheable read, or ``None``; remembered per raw target."""
         day = str(today())
         raw = (
-            scope.get("scheme", "http"),
-            host,
             scope.get("root_path", ""),
             scope["path"],
             scope.get("query_string", b""),
@@ -317,7 +317,7 @@ class ReadCacheFront:
         except KeyError:
             pass
         match = self._match(scope["path"])
-        found = None if match is None else (self._key(scope, host.decode("latin-1"), day), match)
+        found = None if match is None else (self._key(scope, day), match)
         if len(self._keys) >= self.MAX_REMEMBERED_KEYS:
             self._keys.clear()
         self._keys[raw] = found
@@ -331,12 +331,10 @@ class ReadCacheFront:
                 return _Match(route, params.get("slug"), params)
         return None
 
-    def _key(self, scope: Scope, host: str, day: str) -> Key:
+    def _key(self, scope: Scope, day: str) -> Key:
         query = tuple(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)))
         # as_of is in the query when given; otherwise the answer is for today (UTC).
         return (
-            scope.get("scheme", "http"),
-            host,
             scope.get("root_path", ""),
             scope["path"],
             query,

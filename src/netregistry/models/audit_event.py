@@ -36,4 +36,6 @@ class AuditEvent(Base):
     networks: Mapped[list[str]] = mapped_column(ARRAY(String(63)), server_default="{}")
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The server's own id of the request; the client's X-Request-ID, if any, beside it.
     request_id: Mapped[str | None] = mapped_column(String(100))
+    client_request_id: Mapped[str | None] = mapped_column(String(100))
