@@ -11,7 +11,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
-from netregistry.errors import UnsupportedMediaType
 from netregistry.imports.member_list import MAX_ROWS, ImportQueue, MembershipImporter
 from netregistry.kit import idempotency
 from netregistry.kit.http import WRITE_STATUSES, problem_doc, problems, represent
@@ -92,7 +91,6 @@ async def import_memberships(
     ] = False,
 ) -> Response:
     """Add the members a CSV file lists, creating missing cities: every row, or none."""
-    _require_utf8(request.headers.get("content-type", ""))
     body = await request.body()
     queue: ImportQueue = request.app.state.import_queue
     if idempotency.HEADER not in request.headers:
@@ -103,14 +101,3 @@ async def import_memberships(
     async with queue.turn():
         report = await importer.run(slug, body, dry_run=dry_run)
     return represent(request, report, status_code=200 if dry_run else 201)
-
-
-def _require_utf8(content_type: str) -> None:
-    for parameter in content_type.split(";")[1:]:
-        name, _, value = parameter.partition("=")
-        charset = value.strip().strip('"').lower()
-        if name.strip().lower() == "charset" and charset not in ("utf-8", "utf8", "us-ascii"):
-            raise UnsupportedMediaType(
-                f"A member list is UTF-8 text; got charset {charset[:40]!r}. "
-                "Save the spreadsheet as CSV UTF-8."
-            )
