@@ -369,6 +369,24 @@ async def test_a_role_open_to_non_members_is_not_held_to_membership_when_changed
     assert ended.status_code == 200, ended.text
 
 
+async def test_a_role_open_to_everyone_does_not_open_another_role_to_every_category(
+    client: httpx.AsyncClient, admin_headers: Headers, db: Database
+) -> None:
+    await builders.network(client, admin_headers)
+    koica = await builders.organization(client, admin_headers, "KOICA")
+    await builders.membership(
+        client, admin_headers, koica["id"], category="associate", start_date="2000"
+    )
+    await builders.role(client, admin_headers, "board", max_holders=None, eligible_categories=None)
+    await builders.role(client, admin_headers, "chair", eligible_categories=["full"])
+    await builders.tenure(client, admin_headers, koica["id"], role="board", start_date="2014")
+    detail = await refused(
+        new_tenure(client, admin_headers, koica["id"], role="chair", start_date="2014")
+    )
+    assert "KOICA as chair from 2014 onwards" in detail
+    assert await db.count("tenures") == 1
+
+
 # --- the reasons of a 422 ------------------------------------------------------------------
 
 
