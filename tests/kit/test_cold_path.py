@@ -28,9 +28,9 @@ from netregistry.tenures.schemas import HolderRow
 from tests.conftest import running
 from tests.registry import builders
 
-# A name with everything a JSON writer may escape differently.
-# What JSON must escape, as a name may hold it (text hygiene refuses control characters
-# in names: kit/types.py): quotes, a backslash, a line separator, letters of other scripts.
+# A name with what a JSON writer may escape differently, as a name may hold it (text
+# hygiene refuses control characters in names, kit/types.py): quotes, a backslash, a line
+# separator, letters of other scripts.
 ODD = 'Qu"ote \\ back/slash \u2028 Ærø 서울 /'
 
 
