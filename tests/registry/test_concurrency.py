@@ -281,11 +281,12 @@ async def test_a_member_deleted_while_a_membership_or_tenure_of_it_is_written_is
     assert await db.count("members") == outcomes[(409, 201)]
 
 
-async def test_a_membership_written_while_its_member_moves_country_counts_the_new_one(
+async def test_a_membership_written_while_its_member_changes_carries_the_new_facts(
     client: httpx.AsyncClient, admin_headers: Headers, db: Database
 ) -> None:
-    """A membership carries its member's country (for the stats): one created while the
-    city moves country takes the country the city ends with, whichever commits first."""
+    """A membership carries its member's name and country (for the member list and the
+    stats): one created while the city is renamed and moves country takes the name and
+    country the city ends with, whichever commits first."""
     await builders.network(client, admin_headers)
     for n in range(20):
         city = await builders.city(client, admin_headers, f"City {n}", "KR")
@@ -293,7 +294,9 @@ async def test_a_membership_written_while_its_member_moves_country_counts_the_ne
         etag = (await client.get(path)).headers["etag"]
         moved, joined = await asyncio.gather(
             client.patch(
-                path, json={"country_code": "JP"}, headers={**admin_headers, "If-Match": etag}
+                path,
+                json={"country_code": "JP", "name": f"Moved {n:02}"},
+                headers={**admin_headers, "If-Match": etag},
             ),
             client.post(
                 "/v1/networks/citynet/memberships",
@@ -304,9 +307,12 @@ async def test_a_membership_written_while_its_member_moves_country_counts_the_ne
         assert (moved.status_code, joined.status_code) == (200, 201), (moved.text, joined.text)
     stale = (
         "SELECT count(*) FROM memberships m JOIN members x ON x.id = m.member_id "
-        "WHERE (m.member_kind, m.member_country) IS DISTINCT FROM (x.kind, x.country_code)"
+        "WHERE (m.member_kind, m.member_country, m.member_name)"
+        " IS DISTINCT FROM (x.kind, x.country_code, x.name)"
     )
     assert await db.scalar(stale) == 0
+    listed = (await client.get("/v1/networks/citynet/members")).json()["items"]
+    assert [item["member"]["name"] for item in listed] == [f"Moved {n:02}" for n in range(20)]
     stats = (await client.get("/v1/networks/citynet/stats")).json()
     assert stats["members_total"] == 20
     assert stats["countries"] == 1

@@ -20,7 +20,7 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.dialects.postgresql import array
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import QueryableAttribute, aliased, joinedload
 
 from netregistry.db import read_connection
 from netregistry.kit.dates import PartialDate
@@ -38,7 +38,7 @@ from netregistry.kit.pagination import (
 from netregistry.kit.repository import Repository
 from netregistry.models import Member, Membership, Network, Role, Tenure
 from netregistry.registry.names import matching_ids
-from netregistry.registry.shapes import member_summary
+from netregistry.registry.shapes import member_summary, membership_member_summary
 
 
 class MembershipRepository(Repository[Membership]):
@@ -145,46 +145,32 @@ def _members_on(
     ``slug``, ``as_of``, the filters present (``q``, ``country``, ``kind``, ``role``,
     ``category``) and the page's (:func:`page_parameters`).
 
+    A membership carries its member's name, kind and country (migrations 0008 and
+    0012), so a list reads no other table than the memberships, except a name search.
     Two plans, of which PostgreSQL runs one: a network with many members is walked in
-    name order, probing each member's membership, so a page costs the same at any depth
-    (unfiltered or by category through ``ix_members_name_id``; by country through
-    ``ix_members_country_code_name_id``, by kind through ``ix_members_kind_name_id``);
-    the others (smaller networks, and the role filter, which keeps few members) fetch
-    the memberships in force through ``ix_memberships_network_period`` and sort them.
+    member name order through ``ix_memberships_network_id_member_name_member_id``, so a
+    page costs the same at any depth; the others (smaller networks, and the role filter,
+    which keeps few members) fetch the memberships in force through
+    ``ix_memberships_network_period`` and sort them. A name search finds the matching
+    members by trigram and probes each one's membership.
     """
     as_of = bindparam("as_of", type_=Date)
     network_id = select(Network.id).where(Network.slug == bindparam("slug")).scalar_subquery()
     size = select(_walks_in_name_order(network_id).label("walk")).cte("size")
     walk = select(size.c.walk).scalar_subquery()
 
-    def member_filters() -> list[ColumnElement[bool]]:
+    def member_filters(
+        country_code: QueryableAttribute[str | None], member_kind: QueryableAttribute[Any]
+    ) -> list[ColumnElement[bool]]:
+        """The country and kind filters, on a member or on the facts a membership
+        carries of its member."""
         conditions = []
         if country:
-            conditions.append(Member.country_code == bindparam("country"))
+            conditions.append(country_code == bindparam("country"))
         if kind:
-            conditions.append(Member.kind == bindparam("kind"))
+            conditions.append(member_kind == bindparam("kind"))
         return conditions
 
-    def probed_membership(member: type[Member]) -> type[Membership]:
-        """The member's membership in force, probed per member (a nested loop) through
-        the btree ``ix_memberships_network_id_member_id``.
-
-        The member is matched as ``= ANY(ARRAY[id])``, which a btree answers and a GiST
-        index does not: otherwise PostgreSQL prefers the exclusion constraint's GiST
-        index (on network, member and period), whose probe reads about three times the
-        pages of the btree's, the period then checked on the one row found.
-        """
-        probe = select(Membership).where(
-            Membership.network_id == network_id,
-            Membership.member_id == any_(array([member.id])),
-            Membership.period.contains(as_of),
-        )
-        if category:
-            probe = probe.where(Membership.category == bindparam("category"))
-        # One membership is in force; LIMIT 1 keeps the probe below the member scan.
-        return aliased(Membership, probe.limit(1).lateral("membership"))
-
-    pages = []
     if q:
         # The trigram index finds the matching members (a bitmap scan, materialized so
         # that no plan walks all members instead); each probes its membership.
@@ -194,61 +180,72 @@ def _members_on(
         member = aliased(
             Member,
             select(Member)
-            .where(Member.id == matches.c.id, *member_filters())
+            .where(Member.id == matches.c.id, *member_filters(Member.country_code, Member.kind))
             .limit(1)
             .lateral("member"),
         )
-        matched = probed_membership(member)
+        matched = _probed_membership(member, network_id, as_of, category=category)
         statement = select(matches.c.id).join(member, true()).join(matched, true())
         if role:
             statement = statement.where(_holds(matched, as_of))
-        pages.append(
-            json_page_rows(
-                statement,
-                document=_member_row(matched, member, as_of),
-                order_by=[member.name, member.id],
-                after=after,
-            )
+        page = json_page_rows(
+            statement,
+            document=_member_row(matched, member_summary(member), as_of),
+            order_by=[member.name, member.id],
+            after=after,
         )
-    else:
-        if not role:
-            walked = probed_membership(Member)
-            pages.append(
-                json_page_rows(
-                    select(Member.id).join(walked, true()).where(walk, *member_filters()),
-                    document=_member_row(walked, Member, as_of),
-                    order_by=MEMBER_ORDER,
-                    after=after,
-                )
-            )
-        # The memberships in force (GiST index), each probing its member by key.
-        member = aliased(
-            Member,
-            select(Member)
-            .where(Member.id == Membership.member_id, *member_filters())
-            .limit(1)
-            .lateral("member"),
+        return json_page_statement([page], keys=len(MEMBER_ORDER), anchor=network_id)
+
+    of_network = [
+        Membership.network_id == network_id,
+        *member_filters(Membership.member_country, Membership.member_kind),
+    ]
+    if category:
+        of_network.append(Membership.category == bindparam("category"))
+    document = _member_row(Membership, membership_member_summary(), as_of)
+    order_by = [Membership.member_name, Membership.member_id]
+    pages = []
+    if not role:
+        # The period tested on each entry walked, not searched for in the GiST index:
+        # PostgreSQL's estimate of the memberships in force on a day is far too low,
+        # and with ``period @>`` as an index condition it fetches them all and sorts.
+        walked = select(Membership.id).where(
+            walk, *of_network, Membership.period.contains(as_of).is_(True)
         )
-        statement = (
-            select(Membership.id)
-            .join(member, true())
-            .where(Membership.network_id == network_id, Membership.period.contains(as_of))
-        )
-        if category:
-            statement = statement.where(Membership.category == bindparam("category"))
-        if role:
-            statement = statement.where(_holds(Membership, as_of))
-        if pages:
-            statement = statement.where(~walk)
-        pages.append(
-            json_page_rows(
-                statement,
-                document=_member_row(Membership, member, as_of),
-                order_by=[member.name, member.id],
-                after=after,
-            )
-        )
+        pages.append(json_page_rows(walked, document=document, order_by=order_by, after=after))
+    fetched = select(Membership.id).where(*of_network, Membership.period.contains(as_of))
+    if role:
+        fetched = fetched.where(_holds(Membership, as_of))
+    if pages:
+        fetched = fetched.where(~walk)
+    pages.append(json_page_rows(fetched, document=document, order_by=order_by, after=after))
     return json_page_statement(pages, keys=len(MEMBER_ORDER), anchor=network_id)
+
+
+def _probed_membership(
+    member: type[Member],
+    network_id: ScalarSelect[uuid.UUID],
+    as_of: ColumnElement[date],
+    *,
+    category: bool,
+) -> type[Membership]:
+    """The member's membership in force, probed per member (a nested loop) through the
+    btree ``ix_memberships_network_id_member_id``.
+
+    The member is matched as ``= ANY(ARRAY[id])``, which a btree answers and a GiST
+    index does not: otherwise PostgreSQL prefers the exclusion constraint's GiST index
+    (on network, member and period), whose probe reads about three times the pages of
+    the btree's, the period then checked on the one row found.
+    """
+    probe = select(Membership).where(
+        Membership.network_id == network_id,
+        Membership.member_id == any_(array([member.id])),
+        Membership.period.contains(as_of),
+    )
+    if category:
+        probe = probe.where(Membership.category == bindparam("category"))
+    # One membership is in force; LIMIT 1 keeps the probe below the member scan.
+    return aliased(Membership, probe.limit(1).lateral("membership"))
 
 
 def _holds(membership: type[Membership], as_of: ColumnElement[date]) -> ColumnElement[bool]:
@@ -268,7 +265,7 @@ def _holds(membership: type[Membership], as_of: ColumnElement[date]) -> ColumnEl
     )
 
 
-# A network with at least this many memberships is walked in members' name order.
+# A network with at least this many memberships is walked in member name order.
 WALK_FROM = 2000
 
 
@@ -282,9 +279,10 @@ def _walks_in_name_order(network_id: ScalarSelect[uuid.UUID]) -> ColumnElement[b
 
 
 def _member_row(
-    membership: type[Membership], member: type[Member], as_of: ColumnElement[date]
+    membership: type[Membership], member: ColumnElement[str], as_of: ColumnElement[date]
 ) -> ColumnElement[str]:
-    """A :class:`MemberListRow` as JSON text, for a membership joined with its member."""
+    """A :class:`MemberListRow` as JSON text, for a membership and its ``member``'s
+    summary."""
     role = json_object(
         {
             "role": json_value(Role.slug),
@@ -301,8 +299,10 @@ def _member_row(
             Tenure.network_id == membership.network_id,
             # Through the btree ix_tenures_member_id, as in the membership's probe: most
             # members hold no role, and the btree says so in fewer pages than the GiST.
+            # The period is tested on the rows found, not searched for: a GiST on the
+            # network's tenures in force would read the same pages for every row.
             Tenure.member_id == any_(array([membership.member_id])),
-            Tenure.period.contains(as_of),
+            Tenure.period.contains(as_of).is_(True),
         )
         .correlate(membership)
         .scalar_subquery()
@@ -310,7 +310,7 @@ def _member_row(
     return json_object(
         {
             "membership_id": json_value(membership.id),
-            "member": member_summary(member),
+            "member": member,
             "category": json_value(membership.category),
             "start_date": json_value(membership.start_date),
             "end_date": json_value(membership.end_date),

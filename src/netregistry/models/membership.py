@@ -39,8 +39,10 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
             using="gist",
         ),
         Index("ix_memberships_network_period", "network_id", "period", postgresql_using="gist"),
-        # The member list's probe of each member's membership.
+        # A name search's probe of each matching member's membership.
         Index(None, "network_id", "member_id"),
+        # A network's member list, walked in member name order (migration 0012).
+        Index(None, "network_id", "member_name", "member_id"),
         # Counts per network (deduplicated: a few pages for a network's entries).
         Index(None, "network_id"),
         Index(None, "member_id"),
@@ -51,13 +53,17 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
     category: Mapped[str] = mapped_column(String(63))
     source_url: Mapped[str | None] = mapped_column(String(2000))
     note: Mapped[str | None] = mapped_column(Text)
-    # The member's kind and country, kept equal to the member's by triggers (migration
-    # 0008), so that a network's stats read no other table. Never written here.
+    # The member's kind, country and name, kept equal to the member's by triggers
+    # (migrations 0008 and 0012), so that a network's stats and member list read no
+    # other table. Never written here.
     member_kind: Mapped[str | None] = mapped_column(
         String(16), server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
     member_country: Mapped[str | None] = mapped_column(
         String(2), server_default=FetchedValue(), server_onupdate=FetchedValue()
+    )
+    member_name: Mapped[str | None] = mapped_column(
+        String(200), server_default=FetchedValue(), server_onupdate=FetchedValue()
     )
 
     member: Mapped[Member] = relationship(lazy="raise")

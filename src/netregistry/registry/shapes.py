@@ -6,15 +6,16 @@ memberships and tenures.
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from sqlalchemy import ColumnElement
+from sqlalchemy.orm import QueryableAttribute
 
 from netregistry.kit.dates import PartialDate, validate_period
 from netregistry.kit.pagination import json_object, json_value
 from netregistry.kit.schemas import ReadSchema
-from netregistry.models import Member
+from netregistry.models import Member, Membership
 
 START = "The first day it holds, to the year, month or day; null: since before the records."
 END = "The day it stopped holding (exclusive); null: ongoing."
@@ -37,11 +38,31 @@ class MemberSummary(ReadSchema):
 
 def member_summary(member: type[Member] = Member) -> ColumnElement[str]:
     """A :class:`MemberSummary` as JSON text (see ``kit/pagination.py``)."""
+    return _summary(member.id, member.kind, member.name, member.country_code)
+
+
+def membership_member_summary(membership: type[Membership] = Membership) -> ColumnElement[str]:
+    """The :class:`MemberSummary` of a membership's member, as :func:`member_summary`
+    writes it, from the member's facts the membership carries (migrations 0008, 0012)."""
+    return _summary(
+        membership.member_id,
+        membership.member_kind,
+        membership.member_name,
+        membership.member_country,
+    )
+
+
+def _summary(
+    id: QueryableAttribute[uuid.UUID],
+    kind: QueryableAttribute[Any],
+    name: QueryableAttribute[Any],
+    country_code: QueryableAttribute[str | None],
+) -> ColumnElement[str]:
     return json_object(
         {
-            "id": json_value(member.id),
-            "kind": json_value(member.kind),
-            "name": json_value(member.name),
-            "country_code": json_value(member.country_code),
+            "id": json_value(id),
+            "kind": json_value(kind),
+            "name": json_value(name),
+            "country_code": json_value(country_code),
         }
     )
