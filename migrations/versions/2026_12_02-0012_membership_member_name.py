@@ -5,7 +5,8 @@ country on the membership (migration 0008), a large network was walked over all 
 in name order, probing each one's membership in the network: for a network holding a
 quarter of the registry's members, four probes per row listed. With the name on the
 membership too, the list walks the network's own memberships in that order
-(``ix_memberships_network_id_member_name_member_id``) and reads no other table: a row
+(``ix_memberships_network_id_member_name_member_id``, and for a list filtered by country
+or kind the index of that filter's value in name order) and reads no other table: a row
 listed is an index entry and its membership.
 
 The triggers of migration 0008 now copy the name as well: a membership takes its
@@ -106,15 +107,14 @@ def upgrade() -> None:
     op.execute(GIVE_MEMBER_FACTS)
     op.execute("DROP TRIGGER members_facts_to_memberships ON members")
     op.execute(WRITE_THROUGH)
-    op.create_index(
-        "ix_memberships_network_id_member_name_member_id",
-        "memberships",
-        ["network_id", "member_name", "member_id"],
-    )
+    for by in ([], ["member_country"], ["member_kind"]):
+        columns = ["network_id", *by, "member_name", "member_id"]
+        op.create_index(f"ix_memberships_{'_'.join(columns)}", "memberships", columns)
 
 
 def downgrade() -> None:
-    op.drop_index("ix_memberships_network_id_member_name_member_id", "memberships")
+    for index in ("member_name", "member_country_member_name", "member_kind_member_name"):
+        op.drop_index(f"ix_memberships_network_id_{index}_member_id", "memberships")
     op.execute("DROP TRIGGER members_facts_to_memberships ON members")
     op.execute(WRITE_THROUGH_0008)
     op.execute(GIVE_MEMBER_FACTS_0008)

@@ -148,8 +148,9 @@ def _members_on(
     A membership carries its member's name, kind and country (migrations 0008 and
     0012), so a list reads no other table than the memberships, except a name search.
     Two plans, of which PostgreSQL runs one: a network with many members is walked in
-    member name order through ``ix_memberships_network_id_member_name_member_id``, so a
-    page costs the same at any depth; the others (smaller networks, and the role filter,
+    member name order through ``ix_memberships_network_id_member_name_member_id`` (by
+    country or kind through the index of that filter's value in name order), so a page
+    costs the same at any depth; the others (smaller networks, and the role filter,
     which keeps few members) fetch the memberships in force through
     ``ix_memberships_network_period`` and sort them. A name search finds the matching
     members by trigram and probes each one's membership.

@@ -41,8 +41,11 @@ class Membership(UUIDPrimaryKey, HistoricalPeriod, Timestamps, Base):
         Index("ix_memberships_network_period", "network_id", "period", postgresql_using="gist"),
         # A name search's probe of each matching member's membership.
         Index(None, "network_id", "member_id"),
-        # A network's member list, walked in member name order (migration 0012).
+        # A network's member list, walked in member name order (migration 0012), also
+        # of one country or of one kind.
         Index(None, "network_id", "member_name", "member_id"),
+        Index(None, "network_id", "member_country", "member_name", "member_id"),
+        Index(None, "network_id", "member_kind", "member_name", "member_id"),
         # Counts per network (deduplicated: a few pages for a network's entries).
         Index(None, "network_id"),
         Index(None, "member_id"),
