@@ -20,9 +20,11 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "tests/kit/test_period_arithmetic.py",
         "tests/kit/test_dates.py",
         "tests/registry/test_rule_messages.py",
+        "tests/kit/test_officer_messages.py",
     ),
     "netregistry.registry.rules": (
         "tests/registry/test_rule_messages.py",
+        "tests/kit/test_officer_messages.py",
         "tests/registry/test_tenures.py",
         "tests/registry/test_handover.py",
         "tests/registry/test_rule_races.py",

@@ -20,8 +20,13 @@ PROBLEM_TYPE_PREFIX = "urn:netregistry:problem:"
 class FieldError(BaseModel):
     """One invalid field of a request."""
 
-    location: list[str | int] = Field(examples=[["body", "slug"]])
-    message: str = Field(examples=["String should match pattern '^[a-z0-9]+(-[a-z0-9]+)*$'"])
+    location: list[str | int] = Field(examples=[["body", "category"]])
+    message: str = Field(
+        examples=[
+            'use lowercase letters, digits, hyphens or underscores, e.g. full-member (got "Full '
+            'member")'
+        ]
+    )
     type: str = Field(examples=["string_pattern_mismatch"])
 
 

@@ -265,6 +265,15 @@ CASES: list[Case] = [
     post("sql-in-network-slug-create", "/v1/networks", 422, V, network(slug=SQL_DROP)),
     post("sql-in-role-slug-create", ROLES, 422, V, role(slug=SQL_OR)),
     post("sql-in-membership-category", MEMBERSHIPS, 422, V, joins(category=SQL_DROP)),
+    # --- values in the wrong form: refused in words, never by their pattern -------------------
+    post("words-category-full-member", MEMBERSHIPS, 422, V, joins(category="Full member")),
+    patch("words-category-leading-hyphen", f"{MEMBERSHIPS}/<membership>", 422, V, {"category": "-full"}),
+    post("words-network-categories-capitals", "/v1/networks", 422, V, network(membership_categories=["Full", "associate"])),
+    post("words-network-categories-repeated", "/v1/networks", 422, V, network(membership_categories=["full", "full"])),
+    post("words-role-slug-space", ROLES, 422, V, role(slug="vice chair")),
+    post("words-eligible-category-capitals", ROLES, 422, V, role(eligible_categories=["Full"])),
+    post("words-wikidata-lowercase-body", "/v1/cities", 422, V, city(wikidata="q8684")),
+    post("words-csv-wikidata-and-date", IMPORT, 422, V, csv("Lyon,FR,full,2020-13,X1"), content_type=CSV),
     # --- forged and replayed cursors -------------------------------------------------------
     get("cursor-random-base64", "/v1/cities?cursor=" + "eHh4" * 14, 400, CURSOR),
     get("cursor-json-payload-unsigned", f"/v1/networks?cursor={FORGED}", 400, CURSOR),
@@ -493,8 +502,20 @@ async def test_hostile_request_is_a_4xx_problem_and_changes_nothing(
         # A validation problem names each bad field.
         assert body["errors"]
         assert all({"location", "message", "type"} <= set(error) for error in body["errors"])
+    assert_in_words(body)
     assert not [event for event in logs if event.get("exc_info")], "an unhandled exception"
     assert await snapshot(db) == before
+
+
+# What an officer should never read: a regular expression, pydantic's own prefixes.
+NOT_WORDS = ("^", "$", "[", "\\d", "]{", "should match pattern", "Value error", "Assertion failed")
+
+
+def assert_in_words(problem: dict[str, Any]) -> None:
+    """The problem's detail and each error's message are words, not patterns."""
+    for message in [problem["detail"], *(e["message"] for e in problem.get("errors") or [])]:
+        found = [marker for marker in NOT_WORDS if marker in message]
+        assert not found, (found, message)
 
 
 def test_the_table_has_unique_ids_and_a_case_for_every_operation_of_the_api() -> None:

@@ -30,6 +30,7 @@ from netregistry.exports.records import (
     RecordType,
 )
 from netregistry.exports.repository import every_role, registry_size
+from netregistry.kit.messages import count_of
 from netregistry.members.service import city_service, organization_service
 from netregistry.memberships.service import MembershipService
 from netregistry.networks.service import NetworkService
@@ -152,7 +153,10 @@ def _check(record: Record) -> None:
     fields = RECORDS[record.type]
     names = [f.name for f in fields]
     if unknown := sorted(set(record.values) - set(names)):
-        raise ImportRefused(f"{record.where}: unknown field(s) {', '.join(unknown)}.")
+        raise ImportRefused(
+            f"{record.where}: unknown {'field' if len(unknown) == 1 else 'fields'} "
+            f"{', '.join(unknown)}."
+        )
     for spec in fields:
         if spec.name not in record.values:
             raise ImportRefused(f"{record.where}: missing field {spec.name!r}.")
@@ -197,7 +201,8 @@ async def import_records(session: AsyncSession, records: Sequence[Record]) -> Im
     networks, members = await registry_size(session)
     if networks or members:
         raise Conflict(
-            f"The registry already holds {networks} network(s) and {members} member(s): "
+            f"The registry already holds {count_of(networks, 'network')} and "
+            f"{count_of(members, 'member')}: "
             "import only into an empty database (restore a backup with pg_restore instead)."
         )
     writers: list[tuple[RecordType, str | None, Callable[[Sequence[dict[str, Any]]], Any]]] = [

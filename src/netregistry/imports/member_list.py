@@ -34,6 +34,7 @@ from netregistry.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from netregistry.kit.messages import officer_message
 from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import CityCreate
 from netregistry.members.service import city_service
@@ -297,7 +298,7 @@ def check_rows(network: Network, lines: Sequence[_Line]) -> tuple[list[_Row], li
             data = MembershipImportRow.model_validate(given)
         except ValidationError as error:
             problems = [
-                _error(line.number, str(item["loc"][0]), item["msg"], item["type"])
+                _error(line.number, str(item["loc"][0]), officer_message(item), item["type"])
                 for item in error.errors()
             ]
         category = given.get("category")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -192,3 +193,28 @@ def describe_period(start: PartialDate | None, end: PartialDate | None) -> str:
     """A period in words: 'from 2013 until 2016-12', 'from before the records onwards'."""
     since = f"from {start}" if start is not None else "from before the records"
     return f"{since} until {end}" if end is not None else f"{since} onwards"
+
+
+def day_in_words(day: date, starts: Iterable[tuple[str, PartialDate | None]]) -> str:
+    """A day a rule used, beside the partial start it was counted from, as given:
+    '2025-06-30 (the last day of the start_date "2025-06": a start given as a month
+    counts from its last day)'. ``starts`` are the candidate starts, each with what
+    names it ("the start_date", "Busan's start_date"), the request's own first."""
+    for label, start in starts:
+        if start is not None and not start.is_exact and start.last_day() == day:
+            return (
+                f'{day.isoformat()} (the last day of {label} "{start}": a start given as a '
+                f"{start.precision} counts from its last day)"
+            )
+    return day.isoformat()
+
+
+def overlap_in_words(start: PartialDate | None, other_start: PartialDate | None, other: str) -> str:
+    """Where a period from ``start`` first shares a day with ``other``'s, a period from
+    ``other_start`` it overlaps: 'from 2016-11-30 (the last day of the start_date
+    "2016-11": ...)', or 'from before the records'."""
+    lowers = [given.last_day() for given in (start, other_start) if given is not None]
+    if not lowers:
+        return "from before the records"
+    starts = [("the start_date", start), (f"{other}'s start_date", other_start)]
+    return f"from {day_in_words(max(lowers), starts)}"

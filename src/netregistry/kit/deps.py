@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netregistry.db import UnitOfWork
 from netregistry.errors import FieldError, ValidationFailed
 from netregistry.kit.pagination import PageRequest, page_request
+from netregistry.kit.types import DAY_PATTERN
 
 
 def session_of(request: Request) -> AsyncSession:
@@ -47,9 +48,6 @@ async def single_valued_query(request: Request) -> None:
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 PageDep = Annotated[PageRequest, Depends(page_request)]
-
-
-DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 
 
 def parse_day(value: str, name: str = "as_of") -> date:

@@ -50,12 +50,11 @@ from netregistry.kit.pagination import (
     PageRequest,
     list_scope,
 )
-from netregistry.kit.types import COUNTRY_CODE_INPUTS
+from netregistry.kit.types import COUNTRY_CODE_INPUTS, WIKIDATA_PATTERN
 
 log = structlog.get_logger(__name__)
 
 # Query patterns the endpoints declare (``Query(pattern=...)``) and direct reads check.
-WIKIDATA_PATTERN = "^Q[1-9][0-9]*$"
 WIKIDATA = re.compile(WIKIDATA_PATTERN)
 # The endpoints declare ``country`` as a CountryCode (kit/types.py), which explains a
 # code it refuses ("UK": did you mean GB?); direct reads take exactly the same spellings.

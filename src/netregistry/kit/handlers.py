@@ -31,6 +31,7 @@ from netregistry.errors import (
 )
 from netregistry.kit.context import current_request_id
 from netregistry.kit.integrity import database_problem
+from netregistry.kit.messages import officer_message
 
 log = structlog.get_logger("netregistry")
 
@@ -62,7 +63,7 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
     listed = [
         FieldError(
             location=[str(part) if not isinstance(part, int) else part for part in item["loc"]],
-            message=str(item["msg"])[:500],
+            message=officer_message(item)[:500],
             type=item["type"],
         )
         for item in islice(found, MAX_LISTED_ERRORS)

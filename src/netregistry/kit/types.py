@@ -37,6 +37,17 @@ RoleSlug = Annotated[
 ]
 """A role's slug: like a network's, and underscores too (``secretariat_host``)."""
 
+CATEGORY_SLUG_PATTERN = ROLE_SLUG_PATTERN
+CategorySlug = Annotated[
+    str,
+    StringConstraints(pattern=CATEGORY_SLUG_PATTERN, min_length=1, max_length=63),
+    Field(examples=["full"]),
+]
+"""A membership category's slug: the rule of a role's (``full``, ``president_city``)."""
+
+DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+"""A day as a query parameter takes it: ``YYYY-MM-DD``."""
+
 # --- text -------------------------------------------------------------------------------
 #
 # Every text a client sends is stored as Unicode NFC, so that a name typed decomposed
@@ -331,7 +342,7 @@ def _iso_day_only(value: Any) -> Any:
     raise PydanticCustomError(
         "date_type",
         'must be a day written YYYY-MM-DD, such as "2013-11-05" (got {got})',
-        {"got": _shown(value)},
+        {"got": shown(value)},
     )
 
 
@@ -345,7 +356,7 @@ def _number_only(value: Any) -> Any:
         raise PydanticCustomError(
             "number_type",
             "must be a number written without quotes, such as 12 (got {got})",
-            {"got": _shown(value)},
+            {"got": shown(value)},
         )
     return value
 
@@ -355,7 +366,7 @@ NUMBER_ONLY = BeforeValidator(_number_only)
 NUMBER_ONLY]`` (constraints first, so that the schema keeps them)."""
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """``value`` as JSON would spell it, cut short."""
     try:
         text = json.dumps(value, ensure_ascii=False)

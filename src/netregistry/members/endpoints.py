@@ -10,13 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netregistry.auth.dependencies import Actor, Admin, authorize_write, service_for
 from netregistry.auth.principal import Principal
 from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
-from netregistry.kit.direct import (
-    COUNTRY,
-    WIKIDATA,
-    WIKIDATA_PATTERN,
-    DirectRead,
-    direct_read,
-)
+from netregistry.kit.direct import COUNTRY, WIKIDATA, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
@@ -27,9 +21,10 @@ from netregistry.kit.http import (
     represent_bytes,
     represent_page_bytes,
 )
+from netregistry.kit.messages import with_article
 from netregistry.kit.pagination import Page
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import CountryCode
+from netregistry.kit.types import WIKIDATA_PATTERN, CountryCode
 from netregistry.members.schemas import (
     CityCreate,
     CityRead,
@@ -62,6 +57,7 @@ def _member_router(
 ) -> APIRouter:
     """The CRUD routes of one kind of member (cities, organizations)."""
     router = APIRouter(prefix=path, tags=[tag], dependencies=[Depends(authorize_write)])
+    a_noun = with_article(noun)  # "a city", "an organization"
 
     Service = Annotated[MemberService[Any], service_for(make_service)]
 
@@ -118,12 +114,12 @@ def _member_router(
     @router.post(
         "",
         operation_id=f"create_{noun}",
-        summary=f"Create a {noun}",
+        summary=f"Create {a_noun}",
         status_code=201,
         response_model=read_schema,
         responses=problems(*WRITE_STATUSES, 409),
         description=(
-            f"Add a {noun}. Any valid key may; 409 if its wikidata or geonames id is taken."
+            f"Add {a_noun}. Any valid key may; 409 if its wikidata or geonames id is taken."
         ),
     )
     async def create_member(
@@ -137,7 +133,7 @@ def _member_router(
     @router.get(
         "/{member_id}",
         operation_id=f"get_{noun}",
-        summary=f"Get a {noun}",
+        summary=f"Get {a_noun}",
         response_model=read_schema,
         responses=problems(404),
         description=f"One {noun} by id.",
@@ -154,12 +150,12 @@ def _member_router(
     @router.patch(
         "/{member_id}",
         operation_id=f"update_{noun}",
-        summary=f"Update a {noun}",
+        summary=f"Update {a_noun}",
         response_model=read_schema,
         responses=problems(*WRITE_STATUSES, 404, 409, 412),
         description=(
             "Change some fields; send `If-Match` to refuse a lost update. A scoped key may "
-            f"change a {noun} only when every network it has ever been in (a membership or "
+            f"change {a_noun} only when every network it has ever been in (a membership or "
             "tenure of any period) is in the key's scope; otherwise 403 names the others. "
             "An admin key may change any."
         ),
@@ -176,11 +172,11 @@ def _member_router(
     @router.delete(
         "/{member_id}",
         operation_id=f"delete_{noun}",
-        summary=f"Delete a {noun}",
+        summary=f"Delete {a_noun}",
         status_code=204,
         response_class=Response,
         responses=problems(*WRITE_STATUSES, 404, 409, 412),
-        description=f"Remove a {noun} with no memberships or tenures (409 names them). Admin only.",
+        description=f"Remove {a_noun} with no memberships or tenures (409 names them). Admin only.",
     )
     async def delete_member(
         service: Service, _admin: Admin, member_id: MemberId, if_match: IfMatch = None

@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import CountryCode, LongText, Name, Slug, WebUrl, WikidataId
+from netregistry.kit.types import CategorySlug, CountryCode, LongText, Name, WebUrl, WikidataId
 from netregistry.registry.shapes import END, START, MemberSummary, check_period
 
 EXAMPLE: dict[str, Any] = {
@@ -27,7 +27,7 @@ class MembershipCreate(WriteSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
 
     member_id: uuid.UUID = Field(description="A city or organization id.")
-    category: Slug = Field(description="One of the network's membership_categories.")
+    category: CategorySlug = Field(description="One of the network's membership_categories.")
     start_date: HistoricalDate | None = Field(default=None, description=START)
     end_date: HistoricalDate | None = Field(default=None, description=END)
     source_url: WebUrl | None = Field(default=None, description="Where the fact comes from.")
@@ -46,7 +46,7 @@ class MembershipUpdate(UpdateSchema):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"end_date": "2016-12"}]})
 
-    category: Slug | None = None
+    category: CategorySlug | None = None
     start_date: HistoricalDate | None = Field(default=None, description=START)
     end_date: HistoricalDate | None = Field(default=None, description=END)
     source_url: WebUrl | None = None

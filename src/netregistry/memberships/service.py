@@ -15,8 +15,9 @@ from netregistry.errors import (
     unknown_member,
 )
 from netregistry.kit import integrity
-from netregistry.kit.dates import PartialDate, describe_period
+from netregistry.kit.dates import PartialDate, describe_period, overlap_in_words
 from netregistry.kit.etag import require_match
+from netregistry.kit.messages import with_article
 from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.memberships.repository import MembershipRepository
 from netregistry.memberships.schemas import (
@@ -32,12 +33,15 @@ from netregistry.registry.service import RegistryService, without_network
 RESOURCE = "membership"
 
 
-def overlap_conflict(existing: Membership) -> Conflict:
+def overlap_conflict(existing: Membership, start: PartialDate | None) -> Conflict:
+    """The membership ``existing`` is in the way of one from ``start``."""
+    overlap = overlap_in_words(start, existing.start_date, "that membership")
     return Conflict(
-        f"{existing.member.name} is already a {existing.category} member of "
+        f"{existing.member.name} is already {with_article(existing.category)} member of "
         f"{existing.network.slug} {describe_period(existing.start_date, existing.end_date)} "
-        f"(membership {existing.id}); one member's memberships of a network cannot overlap. "
-        "End that membership first, or correct its dates."
+        f"(membership {existing.id}); the two would overlap {overlap}. One member's "
+        "memberships of a network cannot overlap: end that membership first, or correct "
+        "its dates."
     )
 
 
@@ -178,7 +182,7 @@ class MembershipService(RegistryService[MembershipRepository]):
             network.id, member_id, start, end, exclude=exclude
         )
         if existing is not None:
-            raise overlap_conflict(existing)
+            raise overlap_conflict(existing, start)
 
     async def _save(
         self, network: Network, membership: Membership, changes: dict[str, Any]
@@ -195,7 +199,9 @@ class MembershipService(RegistryService[MembershipRepository]):
             existing = await self.repository.overlapping(
                 network.id, member_id, start, end, exclude=own_id
             )
-            return overlap_conflict(existing) if existing else Conflict("Memberships overlap.")
+            return (
+                overlap_conflict(existing, start) if existing else Conflict("Memberships overlap.")
+            )
 
         def gone() -> ValidationFailed:  # the member was deleted by a concurrent request
             return unknown_member(member_id)

@@ -7,18 +7,22 @@ from pydantic import AfterValidator, ConfigDict, Field
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import Acronym, LongText, Name, ShortText, Slug, WebUrl
+from netregistry.kit.types import Acronym, CategorySlug, LongText, Name, ShortText, Slug, WebUrl
 from netregistry.registry.shapes import MemberSummary
 
 
 def _unique(categories: list[str]) -> list[str]:
-    if len(set(categories)) != len(categories):
-        raise ValueError("categories must be unique")
+    if repeated := sorted({c for c in categories if categories.count(c) > 1}):
+        listed = " and ".join(repeated)
+        raise ValueError(
+            f"name each category once: {listed} {'is' if len(repeated) == 1 else 'are'} "
+            "given more than once"
+        )
     return categories
 
 
 Categories = Annotated[
-    list[Slug],
+    list[CategorySlug],
     Field(min_length=1, max_length=20, json_schema_extra={"uniqueItems": True}),
     AfterValidator(_unique),
 ]

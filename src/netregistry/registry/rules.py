@@ -24,13 +24,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import Date, String, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Date, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.errors import Conflict, invalid
-from netregistry.kit.dates import PartialDate, validate_period
+from netregistry.kit.dates import PartialDate, day_in_words, validate_period
 from netregistry.kit.locks import advisory_lock
+from netregistry.kit.messages import count_of, in_words
 from netregistry.models import Member, Membership, Network, Role, Tenure
 
 
@@ -61,8 +61,8 @@ def check_eligible_categories(network: Network, categories: Sequence[str] | None
     if unknown := unknown_categories(network, categories or ()):
         raise invalid(
             "eligible_categories",
-            f"{', '.join(unknown)} not among {network.slug}'s categories "
-            f"({', '.join(network.membership_categories)})",
+            f"{in_words(unknown)} {'is' if len(unknown) == 1 else 'are'} not among "
+            f"{network.slug}'s categories ({', '.join(network.membership_categories)})",
         )
 
 
@@ -95,7 +95,7 @@ async def check_categories_unused(
     if not dropped:
         return
     await lock_network(session, network.id, exclusive=True)
-    listed = ", ".join(dropped)
+    them = "it" if len(dropped) == 1 else "them"
     used = await session.scalar(
         select(func.count())
         .select_from(Membership)
@@ -103,20 +103,22 @@ async def check_categories_unused(
     )
     if used:
         raise Conflict(
-            f"{network.slug} has {used} membership(s) in {listed}; "
-            "change their category before dropping it."
+            f"{network.slug} has {count_of(used, 'membership')} in {in_words(dropped, 'or')}; "
+            f"change {'its' if used == 1 else 'their'} category before dropping {them}."
         )
     roles = (
         await session.scalars(
-            select(Role.slug).where(
-                Role.network_id == network.id, Role.eligible_categories.overlap(dropped)
-            )
+            select(Role.slug)
+            .where(Role.network_id == network.id, Role.eligible_categories.overlap(dropped))
+            .order_by(Role.slug)
         )
     ).all()
     if roles:
+        one = len(roles) == 1
         raise Conflict(
-            f"The roles {', '.join(roles)} of {network.slug} are open to {listed}; "
-            "change their eligible categories first."
+            f"The {'role' if one else 'roles'} {in_words(roles)} of {network.slug} "
+            f"{'is' if one else 'are'} open to {in_words(dropped, 'or')}; change "
+            f"{'its' if one else 'their'} eligible categories before dropping {them}."
         )
 
 
@@ -125,8 +127,13 @@ async def check_membership_coverage(
     network_id: uuid.UUID,
     member_id: uuid.UUID | None = None,
     role_id: uuid.UUID | None = None,
+    new_tenure: uuid.UUID | None = None,
 ) -> None:
-    """Every tenure of a role that requires membership lies within eligible memberships."""
+    """Every tenure of a role that requires membership lies within eligible memberships.
+
+    ``new_tenure`` is the id of a tenure the request creates: the refusal rolls it back,
+    so the message calls it "the new tenure", never by an id that will not exist.
+    """
     eligible = (
         select(func.range_agg(Membership.period))
         .where(
@@ -158,7 +165,8 @@ async def check_membership_coverage(
     if uncovered:
         listed = "; ".join(
             f"{name} as {role} from {start or 'before the records'} "
-            f"{'to ' + str(end) if end else 'onwards'} (tenure {tenure_id})"
+            f"{'to ' + str(end) if end else 'onwards'} "
+            f"({'the new tenure' if tenure_id == new_tenure else f'tenure {tenure_id}'})"
             for tenure_id, start, end, role, name in uncovered
         )
         raise Conflict(
@@ -201,23 +209,28 @@ async def check_capacity(session: AsyncSession, role: Role, tenure: Tenure | Non
     if found is None:
         return
     crowded_day: date = found[0]
-    holders = await session.execute(
-        select(
-            func.string_agg(
-                Member.name + literal(" (tenure ") + cast(Tenure.id, String) + literal(")"),
-                aggregate_order_by(literal(", "), Member.name),
+    holders = (
+        await session.execute(
+            select(Member.name, Tenure.id, Tenure.start_date)
+            .select_from(Tenure)
+            .join(Member, Member.id == Tenure.member_id)
+            .where(
+                Tenure.role_id == role.id,
+                Tenure.period.op("@>")(crowded_day),
+                Tenure.id != tenure.id if tenure is not None else literal(True),
             )
+            .order_by(Member.name, Tenure.id)
         )
-        .select_from(Tenure)
-        .join(Member, Member.id == Tenure.member_id)
-        .where(
-            Tenure.role_id == role.id,
-            Tenure.period.op("@>")(crowded_day),
-            Tenure.id != tenure.id if tenure is not None else literal(True),
-        )
-    )
-    on = "before the records" if crowded_day == date.min else f"on {crowded_day.isoformat()}"
+    ).all()
+    if crowded_day == date.min:
+        on = "before the records"
+    else:
+        # The day may be the last of a partial start: name that start as it was given.
+        starts = [("the start_date", tenure.start_date)] if tenure is not None else []
+        starts += [(f"{name}'s start_date", start) for name, _, start in holders]
+        on = f"on {day_in_words(crowded_day, starts)}"
+    held_by = ", ".join(f"{name} (tenure {tenure_id})" for name, tenure_id, _ in holders)
     raise Conflict(
-        f"The role {role.slug!r} has at most {role.max_holders} holder(s); {on} it would have "
-        f"{found[1]}: already held by {holders.scalar_one()}."
+        f"The role {role.slug!r} has at most {count_of(role.max_holders, 'holder')}; it would "
+        f"have {found[1]} {on}: already held by {held_by}."
     )

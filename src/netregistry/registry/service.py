@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from netregistry.audit.service import AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import NetregistryError
+from netregistry.kit.messages import officer_message
 from netregistry.kit.schemas import WriteSchema
 from netregistry.models import Network
 from netregistry.models.base import UUIDPrimaryKey
@@ -161,7 +162,7 @@ def without_network(kept: dict[str, Any]) -> dict[str, Any]:
 def _schema_reason(error: ValidationError) -> str:
     """The schema's objections, each naming its field."""
     return "; ".join(
-        f"{'.'.join(str(part) for part in problem['loc']) or 'record'}: {problem['msg']}"
+        f"{'.'.join(str(part) for part in problem['loc']) or 'record'}: {officer_message(problem)}"
         for problem in error.errors()
     )
 

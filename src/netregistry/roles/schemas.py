@@ -6,11 +6,11 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field, StrictBool
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import NUMBER_ONLY, Name, RoleSlug, Slug
+from netregistry.kit.types import NUMBER_ONLY, CategorySlug, Name, RoleSlug
 
 MaxHolders = Annotated[int, Field(ge=1, le=10_000, description="Null: no limit."), NUMBER_ONLY]
 EligibleCategories = Annotated[
-    list[Slug],
+    list[CategorySlug],
     Field(max_length=20, description="Categories whose members may hold it; null: any."),
 ]
 CHAIR: dict[str, Any] = {

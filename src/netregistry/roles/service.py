@@ -8,6 +8,7 @@ from typing import Any
 from netregistry.errors import Conflict
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
+from netregistry.kit.messages import count_of
 from netregistry.kit.pagination import PageRequest
 from netregistry.models import Role
 from netregistry.registry import rules
@@ -104,8 +105,8 @@ class RoleService(RegistryService[RoleRepository]):
         require_match(if_match, before)
         if tenures := await self.repository.tenure_count(role.id):
             raise Conflict(
-                f"The role {role_slug!r} of {slug} has {tenures} tenure(s) in its history; "
-                "delete them first."
+                f"The role {role_slug!r} of {slug} has {count_of(tenures, 'tenure')} in its "
+                f"history; delete {'it' if tenures == 1 else 'them'} first."
             )
         async with integrity.guard(self.session):
             await self.repository.delete(role)

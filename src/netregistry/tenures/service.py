@@ -16,7 +16,7 @@ from netregistry.errors import (
     unknown_member,
 )
 from netregistry.kit import integrity
-from netregistry.kit.dates import PartialDate, describe_period
+from netregistry.kit.dates import PartialDate, describe_period, overlap_in_words
 from netregistry.kit.etag import require_match
 from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.models import Network, Role, Tenure
@@ -35,11 +35,13 @@ from netregistry.tenures.schemas import (
 RESOURCE = "tenure"
 
 
-def double_holding(existing: Tenure) -> Conflict:
+def double_holding(existing: Tenure, start: PartialDate | None) -> Conflict:
+    """The tenure ``existing`` is in the way of one from ``start``."""
     return Conflict(
         f"{existing.member.name} already holds {existing.role.slug} of {existing.network.slug} "
         f"{describe_period(existing.start_date, existing.end_date)} (tenure {existing.id}); "
-        "a member cannot hold the same role twice at once."
+        f"the two would overlap {overlap_in_words(start, existing.start_date, 'that tenure')}"
+        ". A member cannot hold the same role twice at once."
     )
 
 
@@ -230,6 +232,7 @@ class TenureService(RegistryService[TenureRepository]):
         """Add ``tenure`` or apply ``changes`` to it, then check every rule of its role."""
         # Read now: a failed savepoint expires the object, and messages need these values.
         own_id, member_id = tenure.id, tenure.member_id
+        is_new = tenure not in self.session
         start = changes.get("start_date", tenure.start_date)
         end = changes.get("end_date", tenure.end_date)
 
@@ -237,7 +240,7 @@ class TenureService(RegistryService[TenureRepository]):
             existing = await self.repository.same_holder_overlapping(
                 role.id, member_id, start, end, exclude=own_id
             )
-            return double_holding(existing) if existing else Conflict("Tenures overlap.")
+            return double_holding(existing, start) if existing else Conflict("Tenures overlap.")
 
         def empty() -> Conflict:
             return Conflict(
@@ -263,5 +266,9 @@ class TenureService(RegistryService[TenureRepository]):
         await rules.check_capacity(self.session, role, tenure)
         if role.requires_membership:
             await rules.check_membership_coverage(
-                self.session, network.id, member_id=tenure.member_id, role_id=role.id
+                self.session,
+                network.id,
+                member_id=tenure.member_id,
+                role_id=role.id,
+                new_tenure=tenure.id if is_new else None,
             )
