@@ -55,10 +55,13 @@ BEGIN
 END
 $$"""
 
+# The condition as one OR of three, which PostgreSQL prints as it reads it: a row
+# comparison of three would print as nested ORs that a restored dump reads back flat.
 WRITE_THROUGH = (
     "CREATE TRIGGER members_facts_to_memberships AFTER UPDATE OF kind, country_code, name"
-    " ON members FOR EACH ROW WHEN ((OLD.kind, OLD.country_code, OLD.name)"
-    " IS DISTINCT FROM (NEW.kind, NEW.country_code, NEW.name))"
+    " ON members FOR EACH ROW WHEN (OLD.kind IS DISTINCT FROM NEW.kind"
+    " OR OLD.country_code IS DISTINCT FROM NEW.country_code"
+    " OR OLD.name IS DISTINCT FROM NEW.name)"
     " EXECUTE FUNCTION public.member_facts_to_memberships()"
 )
 
