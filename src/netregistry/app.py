@@ -27,7 +27,6 @@ from netregistry.exports.endpoints import router as exports_router
 from netregistry.imports.endpoints import router as imports_router
 from netregistry.imports.member_list import ImportQueue
 from netregistry.kit import idempotency
-from netregistry.kit.deps import single_valued_query
 from netregistry.kit.direct import DirectReads
 from netregistry.kit.edge import Edge
 from netregistry.kit.handlers import add_exception_handlers
@@ -39,6 +38,7 @@ from netregistry.kit.hygiene import (
 from netregistry.kit.invalidation import listening
 from netregistry.kit.logging import configure_logging, flush_access_log
 from netregistry.kit.pagination import CursorCodec
+from netregistry.kit.query import known_query_parameters, single_valued_query
 from netregistry.kit.ratelimit import WriteRateLimiter
 from netregistry.kit.readcache import ReadCache
 from netregistry.kit.unit_of_work import TransactionMiddleware
@@ -67,6 +67,11 @@ in which category, and who holds which office, on any date.
 * **Lists** are paginated by cursor: `{"items": [...], "next_cursor": ...}` and a `Link` header
   (a relative reference, or on the configured public URL; never the request's `Host`).
 * **Paths have no trailing slash**: `/v1/networks/` is a 404 problem naming `/v1/networks`.
+* **Unknown query parameters are refused**, never ignored: `?contry=KR` is a 422 problem
+  saying "`contry` is not a parameter of this request. Did you mean `country`?" (or, when
+  no name is close, which parameters the operation takes), with `errors` at
+  `["query", "contry"]`, so a misspelt filter never answers with an unfiltered list. An
+  operation takes exactly the query parameters it lists here; one without any takes none.
 * **Lost updates** are refused: send `If-Match` with `PATCH` and `DELETE`.
 * **Retries are safe**: send an `Idempotency-Key` with `POST`.
 * **Request ids**: a safe `X-Request-ID` you send is echoed and kept in the audit log as
@@ -184,7 +189,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
-        dependencies=[Depends(single_valued_query)],
+        # A misspelt parameter first: repeated or not, it is not the one meant.
+        dependencies=[Depends(known_query_parameters), Depends(single_valued_query)],
         docs_url=None,  # served by system/docs.py, with a Content-Security-Policy
         redoc_url=None,
         swagger_ui_oauth2_redirect_url=None,
@@ -200,6 +206,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.read_cache = read_cache
+    app.state.query_parameters = {}  # per route, by kit/query.known_query_parameters
     app.state.direct_reads = DirectReads(
         app,
         enabled=settings.direct_reads,

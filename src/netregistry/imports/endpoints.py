@@ -61,7 +61,9 @@ created. At most {MAX_ROWS} rows."""
         ),
         422: problem_doc(
             'Rows are invalid; `errors` names each by `["body", "row", <row, the header '
-            "being 1>, <column>]` (the first 50; `total_errors` counts them all). "
+            "being 1>, <column>]` (the first 50; `total_errors` counts them all). Or a "
+            "query parameter is: `dry_run` not true or false, or one the import does not "
+            "take (`dryrun` is refused, naming `dry_run`, never taken for a real import). "
             "Nothing was written."
         ),
         503: {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
@@ -27,23 +26,6 @@ def session_of(request: Request) -> AsyncSession:
 
 async def get_session(request: Request) -> AsyncSession:
     return session_of(request)
-
-
-async def single_valued_query(request: Request) -> None:
-    """Refuse a query parameter given twice: ``limit=5&limit=6`` has no one meaning, and
-    a filter that silently took the last value would answer a question nobody asked."""
-    counts = Counter(name for name, _ in request.query_params.multi_items())
-    repeated = sorted(name for name, count in counts.items() if count > 1)
-    if repeated:
-        raise ValidationFailed(
-            f"Query parameters may be given once each: {', '.join(repeated)} repeated.",
-            [
-                FieldError(
-                    location=["query", name], message="given more than once", type="repeated"
-                )
-                for name in repeated
-            ],
-        )
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

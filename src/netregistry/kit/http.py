@@ -132,7 +132,11 @@ _PROBLEMS = {
     412: "If-Match does not name the current representation.",
     413: "The request body exceeds the configured limit.",
     415: "The request body is not JSON (Content-Type: application/json).",
-    422: "Malformed JSON or invalid fields; `errors` names each.",
+    422: (
+        "Malformed JSON, invalid fields, or a query parameter this operation does not take "
+        "(never ignored: the problem names it and the closest one it takes); `errors` "
+        "names each."
+    ),
     429: "The API key has used its write rate; `Retry-After` says when to retry.",
     431: "The request line and header fields exceed the configured limit.",
     503: "The database is unavailable.",

@@ -9,11 +9,16 @@ from pydantic import BaseModel, Field
 from sqlalchemy.exc import SQLAlchemyError
 
 from netregistry.errors import ServiceUnavailable
-from netregistry.kit.http import problem_doc
+from netregistry.kit.http import Responses, problem_doc
 from netregistry.kit.metrics import exposition
 from netregistry.migrations import current_revision
 
 router = APIRouter(tags=["operations"])
+
+# The probes and metrics take no query parameters, and refuse one as every operation does.
+_NO_PARAMETERS: Responses = {
+    422: problem_doc("A query parameter was given: this operation takes none.")
+}
 
 
 class Health(BaseModel):
@@ -25,7 +30,13 @@ class Readiness(BaseModel):
     schema_revision: str = Field(examples=["0001"])
 
 
-@router.get("/healthz", operation_id="healthz", summary="Liveness probe", response_model=Health)
+@router.get(
+    "/healthz",
+    operation_id="healthz",
+    summary="Liveness probe",
+    response_model=Health,
+    responses=_NO_PARAMETERS,
+)
 async def healthz() -> Health:
     """The process is up and answering. Does not touch the database."""
     return Health(status="ok")
@@ -36,7 +47,10 @@ async def healthz() -> Health:
     operation_id="readyz",
     summary="Readiness probe",
     response_model=Readiness,
-    responses={503: problem_doc("The database is unreachable or its schema is not current.")},
+    responses={
+        **_NO_PARAMETERS,
+        503: problem_doc("The database is unreachable or its schema is not current."),
+    },
 )
 async def readyz(request: Request) -> Readiness:
     """Ready when the database answers and its schema is at the newest migration."""
@@ -58,7 +72,10 @@ async def readyz(request: Request) -> Readiness:
     operation_id="metrics",
     summary="Prometheus metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format."}},
+    responses={
+        200: {"content": {"text/plain": {}}, "description": "Prometheus text format."},
+        **_NO_PARAMETERS,
+    },
 )
 async def metrics() -> Response:
     """Request counts and latencies by route and status, in the Prometheus text format."""
