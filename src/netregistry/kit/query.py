@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from netregistry.errors import MAX_LISTED_ERRORS, FieldError, RequestInvalid, ValidationFailed
+from netregistry.kit.messages import in_words
 
 
 async def single_valued_query(request: Request) -> None:
@@ -151,7 +152,7 @@ def unknown_query_parameters(unknown: Sequence[str], known: Sequence[str]) -> Re
         ]
         if len(unknown) > _NAMED_IN_DETAIL:
             named.append(f"{len(unknown) - _NAMED_IN_DETAIL} more")
-        detail = f"{_and(named)} are not parameters of this request"
+        detail = f"{in_words(named)} are not parameters of this request"
         detail += f", {takes}." if len(closest) < len(unknown) else "."
     return RequestInvalid(detail[0].upper() + detail[1:], errors, total=len(unknown))
 
@@ -165,8 +166,4 @@ def _shown(name: str) -> str:
 
 
 def _listed(names: Sequence[str]) -> str:
-    return _and([f"`{name}`" for name in names])
-
-
-def _and(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
+    return in_words([f"`{name}`" for name in names])
