@@ -171,17 +171,20 @@ class ValidationFailed(NetregistryError):
         return {"errors": [error.model_dump() for error in self.errors]}
 
 
-def invalid(field: str, message: str) -> ValidationFailed:
-    """One invalid field of the request body."""
+def invalid(field: str, message: str, *, type: str = "value_error") -> ValidationFailed:
+    """One invalid field of the request body; ``type`` names the rule it breaks where a
+    client may tell it apart (a rule against stored data, which a schema cannot state)."""
     return ValidationFailed(
         f"{field}: {message}",
-        [FieldError(location=["body", field], message=message, type="value_error")],
+        [FieldError(location=["body", field], message=message, type=type)],
     )
 
 
 def unknown_member(member_id: object) -> ValidationFailed:
     """A body naming a member (``member_id``) that does not exist."""
-    return invalid("member_id", f"no city or organization with id {member_id}")
+    return invalid(
+        "member_id", f"no city or organization with id {member_id}", type="unknown_member"
+    )
 
 
 class IdempotencyKeyReused(ValidationFailed):

@@ -309,12 +309,22 @@ async def test_pages_resume_from_next_cursor(client: httpx.AsyncClient, headers:
     assert response.json()["items"] == everything
 
 
-async def test_an_after_that_is_no_cursor_is_400(client: httpx.AsyncClient) -> None:
-    for after in ["abc", "-1", "1.5", " 1", "0x10", "１", "", "1e3"]:
+async def test_an_after_that_is_no_position_is_422_naming_it(client: httpx.AsyncClient) -> None:
+    for after in ["abc", "-1", "1.5", " 1", "0x10", "１", "", "1e3", "١٢"]:
         response = await client.get("/v1/changes", params={"after": after})
-        assert response.status_code == 400, (after, response.text)
+        assert response.status_code == 422, (after, response.text)
         assert response.headers["content-type"] == "application/problem+json"
-        assert response.json()["status"] == 400
+        error = response.json()["errors"][0]
+        assert error["location"] == ["query", "after"]
+        assert "position in the change feed" in error["message"], error
+
+
+async def test_an_after_beyond_every_position_is_400(client: httpx.AsyncClient) -> None:
+    response = await client.get("/v1/changes", params={"after": str(2**63)})
+    assert response.status_code == 400, response.text
+    assert response.json()["type"] == "urn:netregistry:problem:invalid-cursor"
+    response = await client.get("/v1/changes", params={"after": str(2**63 - 1)})
+    assert response.status_code == 200, response.text
 
 
 async def test_limits_out_of_range_are_422(client: httpx.AsyncClient) -> None:

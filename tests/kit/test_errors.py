@@ -166,9 +166,13 @@ async def test_forged_cursor_is_400(client: httpx.AsyncClient) -> None:
     problem(response, 400, "invalid-cursor")
 
 
-async def test_cursor_that_is_not_base64_is_400(client: httpx.AsyncClient) -> None:
+async def test_cursor_that_is_not_base64url_is_refused_as_the_contract_says(
+    client: httpx.AsyncClient,
+) -> None:
     response = await client.get("/v1/networks", params={"cursor": "%%%ünïcødé"})
-    problem(response, 400, "invalid-cursor")
+    body = problem(response, 422, "validation-failed")
+    assert body["errors"][0]["location"] == ["query", "cursor"]
+    assert body["errors"][0]["message"].startswith("is not a cursor of this list")
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from netregistry.kit.dates import PATTERN as PARTIAL_DATE_PATTERN
+from netregistry.kit.dates import CALENDAR_PATTERN as PARTIAL_DATE_PATTERN
 from netregistry.kit.messages import PATTERN_WORDS
 from netregistry.kit.types import MULTI_LINE_PATTERN, SINGLE_LINE_PATTERN
 from tests.conftest import Database
@@ -211,7 +211,7 @@ async def test_messages_of_validators_carry_no_value_error_prefix(
         json={**joins, "start_date": "2020-05", "end_date": "2020-05"},
         headers=admin_headers,
     )
-    message = only_error(response, ["body"], "value_error")
+    message = only_error(response, ["body"], "period_order")
     assert message.startswith("end_date 2020-05 must be after start_date 2020-05:"), message
     response = await client.post(
         "/v1/networks",

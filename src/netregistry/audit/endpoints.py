@@ -11,7 +11,7 @@ from netregistry.auth.principal import Principal
 from netregistry.kit.deps import PageDep, SessionDep
 from netregistry.kit.http import problems, represent_page
 from netregistry.kit.pagination import Page
-from netregistry.kit.types import Timestamp
+from netregistry.kit.types import LOOKUP_PATTERN, Timestamp
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"], dependencies=[Depends(authorize_write)])
 
@@ -28,12 +28,17 @@ async def list_audit_events(
     session: SessionDep,
     reader: Annotated[Principal, Depends(require_principal)],
     page: PageDep,
-    resource_type: Annotated[str | None, Query(max_length=40, examples=["network"])] = None,
-    resource_id: Annotated[str | None, Query(max_length=100, examples=["citynet"])] = None,
+    resource_type: Annotated[
+        str | None, Query(max_length=40, pattern=LOOKUP_PATTERN, examples=["network"])
+    ] = None,
+    resource_id: Annotated[
+        str | None, Query(max_length=100, pattern=LOOKUP_PATTERN, examples=["citynet"])
+    ] = None,
     network: Annotated[
         str | None,
         Query(
             max_length=63,
+            pattern=LOOKUP_PATTERN,
             examples=["citynet"],
             description="Entries that concern this network: its resources' and those of "
             "members that are or were in it. Required for a scoped key (its own networks).",

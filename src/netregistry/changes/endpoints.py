@@ -11,6 +11,7 @@ from netregistry.errors import InvalidCursor
 from netregistry.kit.deps import SessionDep
 from netregistry.kit.http import next_link, problems, represent
 from netregistry.kit.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from netregistry.kit.types import POSITION_PATTERN
 
 MAX_POSITION = 2**63 - 1  # positions are bigint
 
@@ -30,7 +31,8 @@ async def list_changes(
     after: Annotated[
         str,
         Query(
-            max_length=20,
+            max_length=19,
+            pattern=POSITION_PATTERN,
             description="The cursor of the last change you have; `0` for the beginning.",
             examples=["0"],
         ),

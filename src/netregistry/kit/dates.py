@@ -28,6 +28,19 @@ from sqlalchemy.types import TypeDecorator
 Precision = Literal["year", "month", "day"]
 
 PATTERN = r"^\d{4}(-\d{2}(-\d{2})?)?$"
+"""The shape of a stored date (the tables' CHECK constraints)."""
+
+# The dates the service accepts, as the contract states them: years 0001 to 9999,
+# months 01 to 12, and only the days the calendar has (29 February in leap years only).
+_YEAR = "(?:[0-9]{3}[1-9]|[0-9]{2}[1-9]0|[0-9][1-9]00|[1-9]000)"
+_LEAP_YEAR = "(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_MONTH_DAY = (
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    "|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
+    "|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+)
+CALENDAR_PATTERN = f"^(?:{_YEAR}(?:-(?:0[1-9]|1[0-2])|-{_MONTH_DAY})?|{_LEAP_YEAR}-02-29)$"
+"""Every text :meth:`PartialDate.parse` accepts, and nothing else."""
 # ASCII digits only, and the whole text: "２０２３" or "2023\n" are not dates.
 _PARSE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?", re.ASCII)
 
@@ -167,7 +180,7 @@ HistoricalDate = Annotated[
     WithJsonSchema(
         {
             "type": "string",
-            "pattern": PATTERN,
+            "pattern": CALENDAR_PATTERN,
             "description": "A date to the year, month or day: YYYY, YYYY-MM or YYYY-MM-DD.",
             "examples": ["2013-11-05", "2013-11", "1987"],
         }

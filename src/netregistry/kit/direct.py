@@ -50,7 +50,7 @@ from netregistry.kit.pagination import (
     PageRequest,
     list_scope,
 )
-from netregistry.kit.types import COUNTRY_CODE_INPUTS, WIKIDATA_PATTERN
+from netregistry.kit.types import COUNTRY_CODE_INPUTS, CURSOR_PATTERN, WIKIDATA_PATTERN
 
 log = structlog.get_logger(__name__)
 
@@ -61,6 +61,7 @@ WIKIDATA = re.compile(WIKIDATA_PATTERN)
 COUNTRY = re.compile("|".join(COUNTRY_CODE_INPUTS))
 _DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _LIMIT = re.compile(r"[1-9][0-9]{0,3}")
+_CURSOR = re.compile(CURSOR_PATTERN)
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 
@@ -219,7 +220,7 @@ class DirectRead:
 
     def path(self, name: str, *, max_length: int = 63) -> str:
         value = self.path_params[name]
-        if len(value) > max_length:
+        if len(value) > max_length or "\x00" in value:
             raise Decline(f"path parameter {name!r}")
         return value
 
@@ -234,7 +235,9 @@ class DirectRead:
     ) -> str | None:
         value = self._query.get(name)
         if value is not None and (
-            len(value) > max_length or (pattern is not None and not pattern.fullmatch(value))
+            len(value) > max_length
+            or "\x00" in value
+            or (pattern is not None and not pattern.fullmatch(value))
         ):
             raise Decline(f"query parameter {name!r}")
         return value
@@ -261,7 +264,9 @@ class DirectRead:
         if limit is not None and (not _LIMIT.fullmatch(limit) or int(limit) > MAX_LIMIT):
             raise Decline("limit")
         cursor = self._query.get("cursor")
-        if cursor is not None and len(cursor) > MAX_CURSOR_LENGTH:
+        if cursor is not None and (
+            len(cursor) > MAX_CURSOR_LENGTH or not _CURSOR.fullmatch(cursor)
+        ):
             raise Decline("cursor")
         return PageRequest(
             limit=int(limit) if limit is not None else DEFAULT_LIMIT,

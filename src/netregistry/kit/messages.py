@@ -18,7 +18,10 @@ from typing import Any
 
 from netregistry.kit.types import (
     CATEGORY_SLUG_PATTERN,
+    CURSOR_PATTERN,
     DAY_PATTERN,
+    LOOKUP_PATTERN,
+    POSITION_PATTERN,
     ROLE_SLUG_PATTERN,
     SLUG_PATTERN,
     WIKIDATA_PATTERN,
@@ -103,6 +106,14 @@ PATTERN_WORDS: dict[str, Callable[[Any], str]] = {
     CATEGORY_SLUG_PATTERN: _slug_words(underscores=True, example="full-member"),
     WIKIDATA_PATTERN: _wikidata_words,
     DAY_PATTERN: _day_words,
+    LOOKUP_PATTERN: lambda value: "must not contain the NUL character (U+0000)",
+    CURSOR_PATTERN: lambda value: (
+        "is not a cursor of this list: pass the next_cursor of the previous page as it "
+        "came, or start again without one"
+    ),
+    POSITION_PATTERN: lambda value: (
+        f"must be a position in the change feed, a whole number such as 0 (got {shown(value)})"
+    ),
 }
 """The words for a value that fails each pattern the request shapes declare."""
 

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from netregistry.errors import InvalidCursor
+from netregistry.kit.types import CURSOR_PATTERN
 
 if TYPE_CHECKING:
     from netregistry.kit.direct import DirectConnection
@@ -453,7 +454,11 @@ async def page_request(
     ] = DEFAULT_LIMIT,
     cursor: Annotated[
         str | None,
-        Query(max_length=MAX_CURSOR_LENGTH, description="The `next_cursor` of the previous page."),
+        Query(
+            max_length=MAX_CURSOR_LENGTH,
+            pattern=CURSOR_PATTERN,
+            description="The `next_cursor` of the previous page.",
+        ),
     ] = None,
 ) -> PageRequest:
     """The pagination parameters every list endpoint takes."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, GetJsonSchemaHandler, field_validator, model_validator
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema
 
 
 class ReadSchema(BaseModel):
@@ -37,6 +39,21 @@ class UpdateSchema(WriteSchema):
     fields named in ``required``, which a resource cannot lack."""
 
     required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, core_schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        # The contract offers `null` only where it clears: a required field's schema is
+        # its type alone (the validator below refuses the null the type would admit).
+        schema = handler.resolve_ref_schema(handler(core_schema))
+        for field in cls.required:
+            prop = schema["properties"][field]
+            kept = [option for option in prop.pop("anyOf") if option != {"type": "null"}]
+            prop.pop("default", None)
+            (only,) = kept
+            prop.update(only)
+        return schema
 
     @model_validator(mode="after")
     def _required_not_cleared(self) -> Self:

@@ -48,6 +48,16 @@ CategorySlug = Annotated[
 DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 """A day as a query parameter takes it: ``YYYY-MM-DD``."""
 
+LOOKUP_PATTERN = r"^[^\x00]*$"
+"""A text a path or query parameter looks up or filters by: anything but NUL, which no
+stored text holds (PostgreSQL's text cannot)."""
+
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+"""A list's cursor: unpadded base64url, as ``CursorCodec.encode`` writes it."""
+
+POSITION_PATTERN = r"^[0-9]+$"
+"""A position in the change feed: a non-negative integer."""
+
 # --- text -------------------------------------------------------------------------------
 #
 # Every text a client sends is stored as Unicode NFC, so that a name typed decomposed

@@ -24,7 +24,7 @@ from netregistry.kit.http import (
 from netregistry.kit.messages import with_article
 from netregistry.kit.pagination import Page
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import WIKIDATA_PATTERN, CountryCode
+from netregistry.kit.types import LOOKUP_PATTERN, WIKIDATA_PATTERN, CountryCode
 from netregistry.members.schemas import (
     CityCreate,
     CityRead,
@@ -79,12 +79,17 @@ def _member_router(
         as_of: AsOfDep,
         country: Annotated[CountryCode | None, Query(description="ISO country code.")] = None,
         q: Annotated[
-            str | None, Query(min_length=1, max_length=200, description="Name search.")
+            str | None,
+            Query(min_length=1, max_length=200, pattern=LOOKUP_PATTERN, description="Name search."),
         ] = None,
         wikidata: Annotated[str | None, Query(pattern=WIKIDATA_PATTERN)] = None,
         network: Annotated[
             str | None,
-            Query(max_length=63, description="Only members of this network on `as_of`."),
+            Query(
+                max_length=63,
+                pattern=LOOKUP_PATTERN,
+                description="Only members of this network on `as_of`.",
+            ),
         ] = None,
     ) -> Response:
         body, next_cursor = await service.list_page_bytes(

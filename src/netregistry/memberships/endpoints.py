@@ -19,7 +19,7 @@ from netregistry.kit.http import (
     represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
-from netregistry.kit.types import CountryCode
+from netregistry.kit.types import LOOKUP_PATTERN, CountryCode
 from netregistry.memberships.schemas import (
     MemberListRow,
     MembershipCreate,
@@ -56,14 +56,20 @@ async def list_network_members(
     slug: SlugPath,
     as_of: AsOfDep,
     page: PageDep,
-    category: Annotated[str | None, Query(max_length=63, examples=["full"])] = None,
+    category: Annotated[
+        str | None, Query(max_length=63, pattern=LOOKUP_PATTERN, examples=["full"])
+    ] = None,
     country: Annotated[CountryCode | None, Query(examples=["KR"])] = None,
     kind: Annotated[Literal["city", "organization"] | None, Query()] = None,
     role: Annotated[
-        str | None, Query(max_length=63, description="Only holders of this role that day.")
+        str | None,
+        Query(
+            max_length=63, pattern=LOOKUP_PATTERN, description="Only holders of this role that day."
+        ),
     ] = None,
     q: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="Name search.")
+        str | None,
+        Query(min_length=1, max_length=200, pattern=LOOKUP_PATTERN, description="Name search."),
     ] = None,
 ) -> Response:
     """The memberships in force on `as_of` (default today), by member name, with the roles

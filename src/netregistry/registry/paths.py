@@ -6,7 +6,18 @@ from typing import Annotated
 
 from fastapi import Path
 
+from netregistry.kit.types import LOOKUP_PATTERN
+
 SlugPath = Annotated[
-    str, Path(max_length=63, description="The network's slug.", examples=["citynet"])
+    str,
+    Path(
+        max_length=63,
+        pattern=LOOKUP_PATTERN,
+        description="The network's slug.",
+        examples=["citynet"],
+    ),
 ]
-RolePath = Annotated[str, Path(max_length=63, description="The role's slug.", examples=["chair"])]
+RolePath = Annotated[
+    str,
+    Path(max_length=63, pattern=LOOKUP_PATTERN, description="The role's slug.", examples=["chair"]),
+]

@@ -53,7 +53,7 @@ def category_problem(network: Network, category: str) -> str | None:
 def check_category(network: Network, category: str) -> None:
     """A membership's category is one of its network's categories."""
     if problem := category_problem(network, category):
-        raise invalid("category", problem)
+        raise invalid("category", problem, type="unknown_category")
 
 
 def check_eligible_categories(network: Network, categories: Sequence[str] | None) -> None:
@@ -63,13 +63,14 @@ def check_eligible_categories(network: Network, categories: Sequence[str] | None
             "eligible_categories",
             f"{in_words(unknown)} {'is' if len(unknown) == 1 else 'are'} not among "
             f"{network.slug}'s categories ({', '.join(network.membership_categories)})",
+            type="unknown_category",
         )
 
 
 def check_changed_period(start: PartialDate | None, end: PartialDate | None) -> None:
     """A changed period still ends after it starts (a new one is checked by its schema)."""
     if problem := validate_period(start, end):
-        raise invalid("end_date", problem)
+        raise invalid("end_date", problem, type="period_order")
 
 
 async def lock_network(session: AsyncSession, network_id: uuid.UUID, *, exclusive: bool) -> None:

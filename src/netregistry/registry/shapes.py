@@ -9,6 +9,7 @@ import uuid
 from typing import Any, Literal
 
 from pydantic import Field
+from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement
 from sqlalchemy.orm import QueryableAttribute
 
@@ -22,9 +23,9 @@ END = "The day it stopped holding (exclusive); null: ongoing."
 
 
 def check_period(start: PartialDate | None, end: PartialDate | None) -> None:
-    """A schema's period ends after it starts (a ``ValueError`` for pydantic)."""
+    """A schema's period ends after it starts (an error of type ``period_order``)."""
     if problem := validate_period(start, end):
-        raise ValueError(problem)
+        raise PydanticCustomError("period_order", "{problem}", {"problem": problem})
 
 
 class MemberSummary(ReadSchema):

@@ -19,6 +19,7 @@ from netregistry.kit.http import (
     represent_page_bytes,
 )
 from netregistry.kit.pagination import Page
+from netregistry.kit.types import LOOKUP_PATTERN
 from netregistry.registry.paths import RolePath, SlugPath
 from netregistry.tenures.schemas import (
     HandoverRead,
@@ -59,7 +60,9 @@ async def list_tenures(
     service: Service,
     slug: SlugPath,
     page: PageDep,
-    role: Annotated[str | None, Query(max_length=63, examples=["chair"])] = None,
+    role: Annotated[
+        str | None, Query(max_length=63, pattern=LOOKUP_PATTERN, examples=["chair"])
+    ] = None,
     member_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Response:
     """Every tenure of the network's roles, ended ones too, in the order they were recorded."""

@@ -83,7 +83,7 @@ class TenureService(RegistryService[TenureRepository]):
         network = await self.resolve.network_under_rules(slug, reread=False)
         role = await self.resolve.find_role(network, data.role, for_update=True)
         if role is None:
-            raise invalid("role", f"{slug} has no role {data.role!r}")
+            raise invalid("role", f"{slug} has no role {data.role!r}", type="unknown_role")
         await self.resolve.named_member(data.member_id)
         await rules.lock_members(self.session, network.id, [data.member_id])
         values = data.values()
