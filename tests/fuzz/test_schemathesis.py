@@ -174,6 +174,11 @@ INEXPRESSIBLE_FIELD_ERRORS = {
     "organization is accepted (a reference to a stored record)",
     "unknown_role": "a tenure's role is any role slug in the schema; only the network's own "
     "roles are accepted (a reference to a stored record)",
+    "text_not_visible": "a text of unassigned, private-use or format characters only has no "
+    "visible character; which code points Unicode assigns to letters, digits, punctuation "
+    "and symbols is a Unicode category, which a portable JSON Schema pattern cannot name",
+    "text_tag_character": "tag characters (U+E0000-U+E007F) lie beyond the \\uFFFF escapes of "
+    "a portable JSON Schema pattern",
 }
 # A CSV member list is a text body: its header, rows and their values are checked against
 # the network's categories and the stored members, which no schema of a string can say.
