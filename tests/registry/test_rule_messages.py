@@ -476,6 +476,45 @@ async def test_a_category_the_network_lacks_is_422_naming_the_categories_it_has(
     )
 
 
+async def test_dropping_categories_open_to_roles_names_the_roles_by_slug_and_the_categories(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    await builders.network(
+        client, admin_headers, membership_categories=["full", "associate", "observer", "guest"]
+    )
+    # Entered out of order: the message lists the roles by slug, not as they were stored.
+    await builders.role(client, admin_headers, "treasurer", eligible_categories=["full", "guest"])
+    await builders.role(client, admin_headers, "auditor", eligible_categories=["observer"])
+    detail = await refused(
+        client.patch(
+            "/v1/networks/citynet",
+            json={"membership_categories": ["full", "associate"]},
+            headers=admin_headers,
+        )
+    )
+    assert detail == (
+        "The roles auditor and treasurer of citynet are open to guest or observer; change "
+        "their eligible categories before dropping them."
+    )
+
+
+async def test_a_changed_period_that_ends_before_it_starts_is_a_period_order_422(
+    client: httpx.AsyncClient, admin_headers: Headers, db: Database
+) -> None:
+    seoul = (await member_cities(client, admin_headers, "Seoul"))[0]
+    await builders.role(client, admin_headers, "chair")
+    term = await builders.tenure(client, admin_headers, seoul["id"], start_date="2010")
+    response = await client.patch(
+        f"{TENURES}/{term['id']}", json={"end_date": "2008"}, headers=admin_headers
+    )
+    assert response.status_code == 422, response.text
+    errors = response.json()["errors"]
+    assert [(e["location"], e["type"]) for e in errors] == [
+        (["body", "end_date"], "period_order")
+    ], errors
+    assert await db.scalar("SELECT upper_inf(period) FROM tenures") is True
+
+
 async def test_dropping_a_category_in_use_is_409_naming_the_count_or_the_roles(
     client: httpx.AsyncClient, admin_headers: Headers
 ) -> None:

@@ -107,13 +107,13 @@ async def check_categories_unused(
             f"{network.slug} has {count_of(used, 'membership')} in {in_words(dropped, 'or')}; "
             f"change {'its' if used == 1 else 'their'} category before dropping {them}."
         )
-    roles = (
+    roles = sorted(
         await session.scalars(
-            select(Role.slug)
-            .where(Role.network_id == network.id, Role.eligible_categories.overlap(dropped))
-            .order_by(Role.slug)
+            select(Role.slug).where(
+                Role.network_id == network.id, Role.eligible_categories.overlap(dropped)
+            )
         )
-    ).all()
+    )
     if roles:
         one = len(roles) == 1
         raise Conflict(
