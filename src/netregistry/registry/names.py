@@ -27,12 +27,12 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, bindparam, func, select
+from sqlalchemy import ColumnElement, Date, Select, Text, bindparam, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from netregistry.models import Member
+from netregistry.models import Member, Name
 
 
 def fold_name(name: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
@@ -81,3 +81,68 @@ def matching_ids(q: ColumnElement[str]) -> Select[uuid.UUID]:
     index, whatever order the outer statement reads members in."""
     matched = aliased(Member, name="matched")
     return select(matched.id).where(name_matches(q, matched))
+
+
+def display_name(
+    owner: ColumnElement[Any] | InstrumentedAttribute[Any],
+    fallback: ColumnElement[Any] | InstrumentedAttribute[Any],
+) -> ColumnElement[str]:
+    """The name a reader sees (``public.display_name``, migration 0013), with
+    placeholders for the :class:`~netregistry.kit.languages.NameChoice`'s parameters
+    (``name_langs``, ``name_day``, ``today``): the best name in force on ``name_day`` in
+    the first of ``name_langs`` that has one (an exact tag before a more specific one),
+    else a former name in force that day, else ``fallback`` (the default ``name``)."""
+    return func.public.display_name(
+        owner,
+        fallback,
+        bindparam("name_langs", type_=ARRAY(Text)),
+        bindparam("name_day", type_=Date),
+        bindparam("today", type_=Date),
+        type_=Text,
+    )
+
+
+async def names_of(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID | None = None,
+    network_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """The names of one member or network, in their order, as :class:`NameRead` dicts."""
+    owner = Name.member_id == member_id if member_id is not None else Name.network_id == network_id
+    rows = await session.execute(
+        select(Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
+        .where(owner)
+        .order_by(Name.position)
+    )
+    return [
+        {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
+        for t, lang, kind, start, end in rows
+    ]
+
+
+async def replace_names(
+    session: AsyncSession,
+    names: Sequence[dict[str, Any]],
+    *,
+    member_id: uuid.UUID | None = None,
+    network_id: uuid.UUID | None = None,
+) -> None:
+    """Make ``names`` (dicts of :class:`NameWrite`'s fields) the owner's names, in this
+    order: two statements. A member's ``alt_names`` follow (migration 0013's triggers)."""
+    owner = Name.member_id == member_id if member_id is not None else Name.network_id == network_id
+    await session.execute(delete(Name).where(owner))
+    if names:
+        await session.execute(
+            insert(Name),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "member_id": member_id,
+                    "network_id": network_id,
+                    "position": position,
+                    **name,
+                }
+                for position, name in enumerate(names, start=1)
+            ],
+        )
