@@ -14,6 +14,7 @@ from netregistry.errors import Conflict, Forbidden, InvalidCursor, NotFound
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.http import json_bytes
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import PageRequest
 from netregistry.kit.schemas import WriteSchema
 from netregistry.members.repository import MemberRepository
@@ -27,7 +28,7 @@ from netregistry.members.schemas import (
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.models import Member
 from netregistry.registry.history import memberships_of, networks_of, tenures_of
-from netregistry.registry.names import names_of, replace_names
+from netregistry.registry.names import display_names, names_of, replace_names
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService
 from netregistry.registry.shapes import MemberSummary
@@ -284,16 +285,28 @@ def organization_service(
 
 
 async def member_history(
-    session: AsyncSession, actor: Principal | None, member_id: uuid.UUID
+    session: AsyncSession,
+    actor: Principal | None,
+    member_id: uuid.UUID,
+    *,
+    as_of: date | None = None,
+    names: NameChoice | None = None,
 ) -> MemberHistory:
-    """Every membership and tenure of one city or organization, across networks."""
+    """Every membership and tenure of one city or organization, across networks; with
+    ``as_of``, those in force that day. The member is named as ``names`` chooses, on
+    ``as_of`` (default today)."""
     member = await MemberRepository(session).get(member_id)
     if member is None:
         raise NotFound(f"No city or organization with id {member_id}.")
-    return MemberHistory(
-        member=MemberSummary.model_validate(member),
-        memberships=[
-            MembershipRead.model_validate(m) for m in await memberships_of(session, member_id)
-        ],
-        tenures=[TenureRead.model_validate(t) for t in await tenures_of(session, member_id)],
-    )
+    choice = (names or NameChoice()).on(as_of)
+    shown = (await display_names(session, [(member.id, member.name)], choice))[member.id]
+    summary = MemberSummary.model_validate(member).model_copy(update={"name": shown})
+    memberships = [
+        MembershipRead.model_validate(m).model_copy(update={"member": summary})
+        for m in await memberships_of(session, member_id, as_of)
+    ]
+    tenures = [
+        TenureRead.model_validate(t).model_copy(update={"member": summary})
+        for t in await tenures_of(session, member_id, as_of)
+    ]
+    return MemberHistory(member=summary, memberships=memberships, tenures=tenures)

@@ -17,6 +17,7 @@ from netregistry.errors import (
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, overlap_in_words
 from netregistry.kit.etag import require_match
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.messages import with_article
 from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.memberships.repository import MembershipRepository
@@ -70,11 +71,21 @@ class MembershipService(RegistryService[MembershipRepository]):
         kind: str | None,
         role: str | None,
         q: str | None,
+        names: NameChoice | None = None,
     ) -> JsonPage:
-        """A page of ``Page[MemberListRow]``, written by PostgreSQL."""
+        """A page of ``Page[MemberListRow]``, written by PostgreSQL; members named as
+        ``names`` chooses (default: their names)."""
         try:
             found = await self.repository.members_on(
-                slug, as_of, page, category=category, country=country, kind=kind, role=role, q=q
+                slug,
+                as_of,
+                page,
+                category=category,
+                country=country,
+                kind=kind,
+                role=role,
+                q=q,
+                names=names,
             )
         except InvalidCursor:
             await self.resolve.network(slug)  # an unknown network is a 404 first

@@ -25,13 +25,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Date, Select, Text, bindparam, delete, func, insert, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
+from netregistry.kit.languages import NameChoice
 from netregistry.models import Member, Name
 
 
@@ -146,3 +159,44 @@ async def replace_names(
                 for position, name in enumerate(names, start=1)
             ],
         )
+
+
+async def names_of_networks(
+    session: AsyncSession, network_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The names of each of ``network_ids`` (as :func:`names_of`), in one statement."""
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {network_id: [] for network_id in network_ids}
+    if not network_ids:
+        return found
+    rows = await session.execute(
+        select(Name.network_id, Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
+        .where(Name.network_id == any_(bindparam("ids", list(network_ids), ARRAY(Uuid))))
+        .order_by(Name.network_id, Name.position)
+    )
+    for owner, t, lang, kind, start, end in rows:
+        found[cast(uuid.UUID, owner)].append(
+            {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
+        )
+    return found
+
+
+async def display_names(
+    session: AsyncSession, owners: Sequence[tuple[uuid.UUID, str]], choice: NameChoice
+) -> dict[uuid.UUID, str]:
+    """The name a reader of ``choice`` sees for each ``(id, default name)``, in one
+    statement (:func:`display_name`); the default names when the choice is plain."""
+    if choice.plain or not owners:
+        return dict(owners)
+    given = (
+        func.unnest(
+            bindparam("owner_ids", [owner for owner, _ in owners], ARRAY(Uuid)),
+            bindparam("owner_names", [name for _, name in owners], ARRAY(Text)),
+        )
+        .table_valued("owner_id", "owner_name")
+        .render_derived()
+    )
+    rows = await session.execute(
+        select(given.c.owner_id, display_name(given.c.owner_id, given.c.owner_name)),
+        choice.parameters(),
+    )
+    return {row[0]: row[1] for row in rows}

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
-from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.deps import AsOfDep, NameChoiceDep, PageDep
 from netregistry.kit.direct import DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -150,19 +150,26 @@ async def list_role_holders(
     role: RolePath,
     as_of: AsOfDep,
     page: PageDep,
+    names: NameChoiceDep,
 ) -> Response:
-    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
-    found = await tenures.holders(slug, role, as_of, page)
-    return represent_page_bytes(request, found.body(), found.next_cursor)
+    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014".
+    Each holder's `name` is the one in force that day in the language asked for (`lang`,
+    else `Accept-Language`)."""
+    found = await tenures.holders(slug, role, as_of, page, names=names.on(as_of))
+    return represent_page_bytes(request, found.body(), found.next_cursor, headers=names.headers())
 
 
-@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor"))
+@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor", "lang"))
 async def list_role_holders_directly(read: DirectRead) -> Response:
     """:func:`list_role_holders`, without the framework (kit/direct.py)."""
+    names = read.names()
+    as_of = read.as_of()
     found = await TenureService(read.session, None).holders(
-        read.path("slug"), read.path("role"), read.as_of(), read.page()
+        read.path("slug"), read.path("role"), as_of, read.page(), names=names.on(as_of)
     )
-    return represent_page_bytes(read.request, found.body(), found.next_cursor)
+    return represent_page_bytes(
+        read.request, found.body(), found.next_cursor, headers=names.headers()
+    )
 
 
 @role_router.post(

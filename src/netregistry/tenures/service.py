@@ -18,6 +18,7 @@ from netregistry.errors import (
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, overlap_in_words
 from netregistry.kit.etag import require_match
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.models import Network, Role, Tenure
 from netregistry.registry import rules
@@ -66,10 +67,19 @@ class TenureService(RegistryService[TenureRepository]):
         network = await self.resolve.network(slug)
         return TenureRead.model_validate(await self._get(network, tenure_id))
 
-    async def holders(self, slug: str, role_slug: str, as_of: date, page: PageRequest) -> JsonPage:
-        """A page of ``Page[HolderRow]``, written by PostgreSQL."""
+    async def holders(
+        self,
+        slug: str,
+        role_slug: str,
+        as_of: date,
+        page: PageRequest,
+        *,
+        names: NameChoice | None = None,
+    ) -> JsonPage:
+        """A page of ``Page[HolderRow]``, written by PostgreSQL; holders named as
+        ``names`` chooses (default: their names)."""
         try:
-            found = await self.repository.holders(slug, role_slug, as_of, page)
+            found = await self.repository.holders(slug, role_slug, as_of, page, names=names)
         except InvalidCursor:
             await self.resolve.role(await self.resolve.network(slug), role_slug)  # 404s first
             raise
