@@ -63,9 +63,10 @@ LanguageTag = Annotated[
     Field(
         min_length=2,
         max_length=MAX_TAG_LENGTH,
-        pattern=TAG_PATTERN,
         examples=["ko"],
         description="A BCP 47 language tag (ko, ja, zh-Hans, fr, pt-BR; und: not known).",
+        # The form, for the contract (the validator checks it, and langcodes the rest).
+        json_schema_extra={"pattern": TAG_PATTERN},
     ),
 ]
 
