@@ -145,7 +145,14 @@ MEMBER_ORDER = (Member.name, Member.id)
 
 @functools.cache
 def _members_on(
-    *, named: bool, q: bool, country: bool, kind: bool, role: bool, category: bool, after: bool
+    *,
+    q: bool,
+    country: bool,
+    kind: bool,
+    role: bool,
+    category: bool,
+    after: bool,
+    named: bool = False,
 ) -> Select[Any]:
     """The member list's statement for one shape, with placeholders for every value:
     ``slug``, ``as_of``, the filters present (``q``, ``country``, ``kind``, ``role``,
