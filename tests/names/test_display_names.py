@@ -162,3 +162,29 @@ async def test_a_members_networks_as_of_a_day_are_those_in_force_then(
     assert before.json()["memberships"] == []
     bad = await client.get(path, params={"as_of": "1990-02-30"})
     assert bad.status_code == 422
+
+
+async def test_memberships_and_tenures_name_their_member_in_the_language_asked_for(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    seoul, _ = await _citynet_with_seoul_and_mumbai(client, admin_headers)
+    await builders.role(client, admin_headers, "chair")
+    tenure = await builders.tenure(client, admin_headers, seoul["id"], start_date="2013-11")
+    memberships = await client.get(
+        "/v1/networks/citynet/memberships", params={"member_id": seoul["id"], "lang": "fr"}
+    )
+    assert memberships.status_code == 200, memberships.text
+    (membership,) = memberships.json()["items"]
+    assert membership["member"]["name"] == "Séoul"
+    assert memberships.headers["content-language"] == "fr"
+    one = await client.get(
+        f"/v1/networks/citynet/memberships/{membership['id']}",
+        headers={"Accept-Language": "zh-TW"},
+    )
+    assert one.json()["member"]["name"] == "首爾"
+    plain = await client.get(f"/v1/networks/citynet/memberships/{membership['id']}")
+    assert plain.json()["member"]["name"] == "Seoul"
+    tenures = await client.get("/v1/networks/citynet/tenures", params={"lang": "ja"})
+    assert [t["member"]["name"] for t in tenures.json()["items"]] == ["ソウル"]
+    held = await client.get(f"/v1/networks/citynet/tenures/{tenure['id']}", params={"lang": "ko"})
+    assert held.json()["member"]["name"] == "서울특별시"

@@ -171,17 +171,16 @@ async def test_names_are_written_and_chosen_under_an_empty_search_path(
     """Migration 0013's triggers (alt_names to names and back) and display_name."""
     member = "00000000-0000-0000-0000-00000000000b"
     await connection.execute(
-        f"""
+        """
         INSERT INTO public.members (id, kind, name, alt_names, country_code)
-            VALUES ('{member}', 'city', 'Mumbai', ARRAY['Mumbai'], 'IN');
+            VALUES ('00000000-0000-0000-0000-00000000000b', 'city', 'Mumbai',
+                    ARRAY['Mumbai'], 'IN');
         INSERT INTO public.names (id, member_id, position, text, lang, kind, end_date)
-            VALUES ('00000000-0000-0000-0000-00000000000c', '{member}', 5, 'Bombay', 'en',
-                    'former', '1995');
+            VALUES ('00000000-0000-0000-0000-00000000000c',
+                    '00000000-0000-0000-0000-00000000000b', 5, 'Bombay', 'en', 'former', '1995');
         """
     )
-    names = await connection.fetch(
-        "SELECT text, lang, kind FROM public.names ORDER BY position"
-    )
+    names = await connection.fetch("SELECT text, lang, kind FROM public.names ORDER BY position")
     assert [tuple(row) for row in names] == [
         ("Mumbai", "und", "common"),
         ("Bombay", "en", "former"),
@@ -189,8 +188,7 @@ async def test_names_are_written_and_chosen_under_an_empty_search_path(
     alt_names = await connection.fetchval("SELECT alt_names FROM public.members")
     assert alt_names == ["Mumbai", "Bombay"]
     chosen = await connection.fetchval(
-        "SELECT public.display_name($1::uuid, 'Mumbai', ARRAY['en'], '1990-01-01', "
-        "'2026-01-01')",
+        "SELECT public.display_name($1::uuid, 'Mumbai', ARRAY['en'], '1990-01-01', '2026-01-01')",
         member,
     )
     assert chosen == "Bombay"

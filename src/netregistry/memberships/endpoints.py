@@ -136,11 +136,15 @@ async def list_memberships(
     service: Service,
     slug: SlugPath,
     page: PageDep,
+    names: NameChoiceDep,
     member_id: Annotated[uuid.UUID | None, Query(description="Only this member's.")] = None,
 ) -> Response:
-    """Every membership of the network, ended ones too, in the order they were recorded."""
-    items, next_cursor = await service.list_page(slug, page, member_id=member_id)
-    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+    """Every membership of the network, ended ones too, in the order they were recorded;
+    members named in the language of `lang` (else `Accept-Language`)."""
+    items, next_cursor = await service.list_page(slug, page, member_id=member_id, names=names)
+    return represent_page(
+        request, Page(items=items, next_cursor=next_cursor), headers=names.headers()
+    )
 
 
 @router.post(
@@ -168,10 +172,16 @@ async def create_membership(
     responses=problems(404),
 )
 async def get_membership(
-    request: Request, service: Service, slug: SlugPath, membership_id: MembershipId
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    membership_id: MembershipId,
+    names: NameChoiceDep,
 ) -> Response:
-    """One membership by id."""
-    return represent(request, await service.get(slug, membership_id))
+    """One membership by id; its member named in the language of `lang` (else
+    `Accept-Language`)."""
+    membership = await service.get(slug, membership_id, names=names)
+    return represent(request, membership, headers=names.headers())
 
 
 @router.patch(

@@ -30,6 +30,7 @@ from netregistry.models import Membership, Network
 from netregistry.registry import rules
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService, without_network
+from netregistry.registry.shapes import with_member_names
 
 RESOURCE = "membership"
 
@@ -50,15 +51,25 @@ class MembershipService(RegistryService[MembershipRepository]):
     repository_type = MembershipRepository
 
     async def list_page(
-        self, slug: str, page: PageRequest, *, member_id: uuid.UUID | None
+        self,
+        slug: str,
+        page: PageRequest,
+        *,
+        member_id: uuid.UUID | None,
+        names: NameChoice | None = None,
     ) -> tuple[list[MembershipRead], str | None]:
         network = await self.resolve.network(slug)
         memberships, cursor = await self.repository.list_page(network.id, page, member_id=member_id)
-        return [MembershipRead.model_validate(m) for m in memberships], cursor
+        reads = [MembershipRead.model_validate(m) for m in memberships]
+        return await with_member_names(self.session, reads, names), cursor
 
-    async def get(self, slug: str, membership_id: uuid.UUID) -> MembershipRead:
+    async def get(
+        self, slug: str, membership_id: uuid.UUID, *, names: NameChoice | None = None
+    ) -> MembershipRead:
         network = await self.resolve.network(slug)
-        return MembershipRead.model_validate(await self._get(network, membership_id))
+        read = MembershipRead.model_validate(await self._get(network, membership_id))
+        (named,) = await with_member_names(self.session, [read], names)
+        return named
 
     async def members_on(
         self,

@@ -6,20 +6,21 @@ memberships and tenures.
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol, TypeVar
 
 from pydantic import AfterValidator, Field, model_validator
 from pydantic_core import PydanticCustomError
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from netregistry.kit.dates import HistoricalDate, PartialDate, validate_period
-from netregistry.kit.languages import LanguageTag
+from netregistry.kit.languages import LanguageTag, NameChoice
 from netregistry.kit.pagination import json_array, json_object, json_value
 from netregistry.kit.schemas import ReadSchema, WriteSchema
 from netregistry.kit.types import Name as NameText
 from netregistry.models import Member, Membership, Name
-from netregistry.registry.names import display_name
+from netregistry.registry.names import display_name, display_names
 
 START = "The first day it holds, to the year, month or day; null: since before the records."
 END = "The day it stopped holding (exclusive); null: ongoing."
@@ -154,3 +155,29 @@ def _summary(
             "country_code": json_value(country_code),
         }
     )
+
+
+class _HasMember(Protocol):
+    member: MemberSummary
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any: ...
+
+
+ReadT = TypeVar("ReadT", bound=_HasMember)
+
+
+async def with_member_names(
+    session: AsyncSession, reads: list[ReadT], choice: NameChoice | None
+) -> list[ReadT]:
+    """``reads`` (memberships, tenures) with their member named as ``choice`` picks
+    (:func:`~netregistry.registry.names.display_names`, one statement for them all)."""
+    if choice is None or choice.plain or not reads:
+        return reads
+    owners = list({read.member.id: read.member.name for read in reads}.items())
+    shown = await display_names(session, owners, choice)
+    return [
+        read.model_copy(
+            update={"member": read.member.model_copy(update={"name": shown[read.member.id]})}
+        )
+        for read in reads
+    ]

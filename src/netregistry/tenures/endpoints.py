@@ -60,14 +60,20 @@ async def list_tenures(
     service: Service,
     slug: SlugPath,
     page: PageDep,
+    names: NameChoiceDep,
     role: Annotated[
         str | None, Query(max_length=63, pattern=LOOKUP_PATTERN, examples=["chair"])
     ] = None,
     member_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Response:
-    """Every tenure of the network's roles, ended ones too, in the order they were recorded."""
-    items, next_cursor = await service.list_page(slug, page, role=role, member_id=member_id)
-    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+    """Every tenure of the network's roles, ended ones too, in the order they were
+    recorded; members named in the language of `lang` (else `Accept-Language`)."""
+    items, next_cursor = await service.list_page(
+        slug, page, role=role, member_id=member_id, names=names
+    )
+    return represent_page(
+        request, Page(items=items, next_cursor=next_cursor), headers=names.headers()
+    )
 
 
 @router.post(
@@ -95,10 +101,13 @@ async def create_tenure(
     responses=problems(404),
 )
 async def get_tenure(
-    request: Request, service: Service, slug: SlugPath, tenure_id: TenureId
+    request: Request, service: Service, slug: SlugPath, tenure_id: TenureId, names: NameChoiceDep
 ) -> Response:
-    """One tenure by id."""
-    return represent(request, await service.get(slug, tenure_id))
+    """One tenure by id; its member named in the language of `lang` (else
+    `Accept-Language`)."""
+    return represent(
+        request, await service.get(slug, tenure_id, names=names), headers=names.headers()
+    )
 
 
 @router.patch(

@@ -24,6 +24,7 @@ from netregistry.models import Network, Role, Tenure
 from netregistry.registry import rules
 from netregistry.registry.resolve import network_not_found, role_not_found
 from netregistry.registry.service import RegistryService, RowRefused, without_network
+from netregistry.registry.shapes import with_member_names
 from netregistry.tenures.repository import TenureRepository
 from netregistry.tenures.schemas import (
     HandoverRead,
@@ -56,16 +57,22 @@ class TenureService(RegistryService[TenureRepository]):
         *,
         role: str | None,
         member_id: uuid.UUID | None,
+        names: NameChoice | None = None,
     ) -> tuple[list[TenureRead], str | None]:
         network = await self.resolve.network(slug)
         tenures, cursor = await self.repository.list_page(
             network.id, page, role=role, member_id=member_id
         )
-        return [TenureRead.model_validate(tenure) for tenure in tenures], cursor
+        reads = [TenureRead.model_validate(tenure) for tenure in tenures]
+        return await with_member_names(self.session, reads, names), cursor
 
-    async def get(self, slug: str, tenure_id: uuid.UUID) -> TenureRead:
+    async def get(
+        self, slug: str, tenure_id: uuid.UUID, *, names: NameChoice | None = None
+    ) -> TenureRead:
         network = await self.resolve.network(slug)
-        return TenureRead.model_validate(await self._get(network, tenure_id))
+        read = TenureRead.model_validate(await self._get(network, tenure_id))
+        (named,) = await with_member_names(self.session, [read], names)
+        return named
 
     async def holders(
         self,
