@@ -30,6 +30,7 @@ from netregistry.memberships.service import MembershipService
 from netregistry.networks.schemas import NetworkCreate
 from netregistry.networks.service import NetworkService
 from netregistry.registry.resolve import Resolver
+from netregistry.registry.shapes import NameWrite
 from netregistry.roles.schemas import RoleCreate
 from netregistry.roles.service import RoleService
 from netregistry.tenures.repository import TenureRepository
@@ -90,29 +91,88 @@ class DemoCity:
     latitude: float
     longitude: float
     wikidata: str | None = None  # only where the id is certain
-    alt_names: tuple[str, ...] = ()
+    alt_names: tuple[str, ...] = ()  # names of undetermined language
+    # (text, language, kind): the city's names in its own script and its neighbours'.
+    names: tuple[tuple[str, str, str], ...] = ()
+
+
+SEOUL_NAMES = (
+    ("서울특별시", "ko", "official"),
+    ("서울", "ko", "short"),
+    ("ソウル", "ja", "common"),
+    ("首尔", "zh-Hans", "common"),
+    ("Séoul", "fr", "common"),
+)
 
 
 CITIES = {
     city.name: city
     for city in [
-        DemoCity("Seoul", "KR", 37.5665, 126.9780, "Q8684", ("서울",)),
-        DemoCity("Yokohama", "JP", 35.4437, 139.6380, "Q38283", ("横浜",)),
+        DemoCity("Seoul", "KR", 37.5665, 126.9780, "Q8684", names=SEOUL_NAMES),
+        DemoCity(
+            "Yokohama",
+            "JP",
+            35.4437,
+            139.6380,
+            "Q38283",
+            names=(
+                ("横浜市", "ja", "official"),
+                ("横浜", "ja", "common"),
+                ("요코하마", "ko", "common"),
+            ),
+        ),
         DemoCity("Colombo", "LK", 6.9271, 79.8612, "Q35381"),
         DemoCity("Lyon", "FR", 45.7640, 4.8357, "Q456"),
         DemoCity("Surabaya", "ID", -7.2575, 112.7521, "Q8652"),
-        DemoCity("Bangkok", "TH", 13.7563, 100.5018, "Q1861", ("Krung Thep",)),
-        DemoCity("Busan", "KR", 35.1796, 129.0756, "Q16520", ("Pusan",)),
-        DemoCity("Incheon", "KR", 37.4563, 126.7052, "Q20934"),
-        DemoCity("Suwon", "KR", 37.2636, 127.0286),
-        DemoCity("Changwon", "KR", 35.2280, 128.6811),
-        DemoCity("Yongin", "KR", 37.2411, 127.1776),
+        DemoCity(
+            "Bangkok",
+            "TH",
+            13.7563,
+            100.5018,
+            "Q1861",
+            ("Krung Thep",),
+            names=(("กรุงเทพมหานคร", "th", "official"),),
+        ),
+        DemoCity(
+            "Busan",
+            "KR",
+            35.1796,
+            129.0756,
+            "Q16520",
+            ("Pusan",),
+            names=(("부산광역시", "ko", "official"), ("부산", "ko", "short")),
+        ),
+        DemoCity(
+            "Incheon", "KR", 37.4563, 126.7052, "Q20934", names=(("인천광역시", "ko", "official"),)
+        ),
+        DemoCity("Suwon", "KR", 37.2636, 127.0286, names=(("수원시", "ko", "official"),)),
+        DemoCity("Changwon", "KR", 35.2280, 128.6811, names=(("창원시", "ko", "official"),)),
+        DemoCity("Yongin", "KR", 37.2411, 127.1776, names=(("용인시", "ko", "official"),)),
         DemoCity("New York City", "US", 40.7128, -74.0060, "Q60", ("New York",)),
-        DemoCity("Tokyo", "JP", 35.6762, 139.6503, "Q1490", ("東京",)),
+        DemoCity(
+            "Tokyo",
+            "JP",
+            35.6762,
+            139.6503,
+            "Q1490",
+            names=(
+                ("東京都", "ja", "official"),
+                ("東京", "ja", "common"),
+                ("도쿄", "ko", "common"),
+            ),
+        ),
         DemoCity("Barcelona", "ES", 41.3874, 2.1686, "Q1492"),
         DemoCity("Buenos Aires", "AR", -34.6037, -58.3816, "Q1486"),
         DemoCity("Istanbul", "TR", 41.0082, 28.9784, "Q406", ("İstanbul",)),
-        DemoCity("Guangzhou", "CN", 23.1291, 113.2644, "Q16572", ("Canton",)),
+        DemoCity(
+            "Guangzhou",
+            "CN",
+            23.1291,
+            113.2644,
+            "Q16572",
+            ("Canton",),
+            names=(("广州", "zh-Hans", "common"),),
+        ),
         DemoCity("Johannesburg", "ZA", -26.2041, 28.0473, "Q34647"),
     ]
 }
@@ -197,7 +257,11 @@ class _Loader:
             created = await city_service(self.session, None).create(
                 CityCreate(
                     name=city.name,
-                    alt_names=list(city.alt_names),
+                    names=[
+                        NameWrite(text=text, lang=lang, kind=kind)
+                        for text, lang, kind in city.names
+                    ]
+                    + [NameWrite(text=text, lang="und") for text in city.alt_names],
                     country_code=city.country_code,
                     latitude=city.latitude,
                     longitude=city.longitude,

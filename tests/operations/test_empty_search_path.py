@@ -20,10 +20,16 @@ from sqlalchemy.engine import make_url
 # Every function of the schema (not of an extension), and which scenario runs it.
 EXERCISED_BY = {
     "audit_events_append_only()": "test_the_append_only_triggers_refuse_under_an_empty_search_path",
+    "alt_names_to_names()": "test_names_are_written_and_chosen_under_an_empty_search_path",
     "certain_period(text,text)": "test_registry_rows_are_written_under_an_empty_search_path",
+    "derived_alt_names(uuid)": "test_names_are_written_and_chosen_under_an_empty_search_path",
+    "display_name(uuid,text,text[],date,date)": (
+        "test_names_are_written_and_chosen_under_an_empty_search_path"
+    ),
     "fold_name(text)": "test_registry_rows_are_written_under_an_empty_search_path",
     "member_facts_to_memberships()": "test_registry_rows_are_written_under_an_empty_search_path",
     "membership_member_facts()": "test_registry_rows_are_written_under_an_empty_search_path",
+    "names_to_alt_names()": "test_names_are_written_and_chosen_under_an_empty_search_path",
     "member_search_text(text,character varying[])": (
         "test_registry_rows_are_written_under_an_empty_search_path"
     ),
@@ -157,3 +163,32 @@ async def test_the_append_only_triggers_refuse_under_an_empty_search_path(
     ):
         with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
             await connection.execute(statement)
+
+
+async def test_names_are_written_and_chosen_under_an_empty_search_path(
+    connection: asyncpg.Connection,
+) -> None:
+    """Migration 0013's triggers (alt_names to names and back) and display_name."""
+    member = "00000000-0000-0000-0000-00000000000b"
+    await connection.execute(
+        """
+        INSERT INTO public.members (id, kind, name, alt_names, country_code)
+            VALUES ('00000000-0000-0000-0000-00000000000b', 'city', 'Mumbai',
+                    ARRAY['Mumbai'], 'IN');
+        INSERT INTO public.names (id, member_id, position, text, lang, kind, end_date)
+            VALUES ('00000000-0000-0000-0000-00000000000c',
+                    '00000000-0000-0000-0000-00000000000b', 5, 'Bombay', 'en', 'former', '1995');
+        """
+    )
+    names = await connection.fetch("SELECT text, lang, kind FROM public.names ORDER BY position")
+    assert [tuple(row) for row in names] == [
+        ("Mumbai", "und", "common"),
+        ("Bombay", "en", "former"),
+    ]
+    alt_names = await connection.fetchval("SELECT alt_names FROM public.members")
+    assert alt_names == ["Mumbai", "Bombay"]
+    chosen = await connection.fetchval(
+        "SELECT public.display_name($1::uuid, 'Mumbai', ARRAY['en'], '1990-01-01', '2026-01-01')",
+        member,
+    )
+    assert chosen == "Bombay"

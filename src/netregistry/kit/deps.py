@@ -10,6 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.db import UnitOfWork
 from netregistry.errors import FieldError, ValidationFailed
+from netregistry.kit.languages import (
+    MAX_TAG_LENGTH,
+    TAG_PATTERN,
+    NameChoice,
+    name_choice,
+    standard_tag,
+    tag_problem,
+)
 from netregistry.kit.pagination import PageRequest, page_request
 from netregistry.kit.types import DAY_PATTERN
 
@@ -77,3 +85,38 @@ async def optional_as_of(
 
 AsOfDep = Annotated[date, Depends(as_of_date)]
 OptionalAsOfDep = Annotated[date | None, Depends(optional_as_of)]
+
+
+async def name_choice_of(
+    request: Request,
+    lang: Annotated[
+        str | None,
+        Query(
+            min_length=2,
+            max_length=MAX_TAG_LENGTH,
+            pattern=TAG_PATTERN,
+            description=(
+                "The language to show names in (BCP 47: ko, ja, zh-Hant-TW, fr), falling "
+                "back to a broader tag (zh-Hant-TW, zh-Hant, zh) and then to the default "
+                "name. Absent: the `Accept-Language` header's languages."
+            ),
+            examples=["ko"],
+        ),
+    ] = None,
+) -> NameChoice:
+    tag = None
+    if lang is not None:
+        tag = standard_tag(lang)
+        if tag is None:
+            raise ValidationFailed(
+                f"lang: {tag_problem(lang)}",
+                [
+                    FieldError(
+                        location=["query", "lang"], message=tag_problem(lang), type="language_tag"
+                    )
+                ],
+            )
+    return name_choice(tag, request.headers.get("accept-language"))
+
+
+NameChoiceDep = Annotated[NameChoice, Depends(name_choice_of)]

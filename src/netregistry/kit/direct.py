@@ -43,6 +43,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from netregistry.errors import NetregistryError
 from netregistry.kit.invalidation import connect_options
+from netregistry.kit.languages import NameChoice, name_choice, standard_tag
 from netregistry.kit.pagination import (
     DEFAULT_LIMIT,
     MAX_CURSOR_LENGTH,
@@ -258,6 +259,16 @@ class DirectRead:
             return date.fromisoformat(value)
         except ValueError:
             raise Decline("as_of") from None
+
+    def names(self) -> NameChoice:
+        """The names the reader asked for: ``lang``, else ``Accept-Language``."""
+        lang = self._query.get("lang")
+        tag = None
+        if lang is not None:
+            tag = standard_tag(lang)
+            if tag is None:
+                raise Decline("lang")
+        return name_choice(tag, self.request.headers.get("accept-language"))
 
     def page(self) -> PageRequest:
         limit = self._query.get("limit")

@@ -68,14 +68,26 @@ def created(request: Request, body: BaseModel, location: str) -> Response:
     return represent(request, body, status_code=201, headers={"Location": location})
 
 
-def represent_page(request: Request, page: Page[Any]) -> Response:
+def represent_page(
+    request: Request, page: Page[Any], *, headers: Mapping[str, str] | None = None
+) -> Response:
     """A list page, with a ``Link: rel="next"`` header when there is more."""
-    return represent(request, page, headers=_next_link(request, page.next_cursor))
+    return represent(
+        request, page, headers={**_next_link(request, page.next_cursor), **(headers or {})}
+    )
 
 
-def represent_page_bytes(request: Request, content: bytes, next_cursor: str | None) -> Response:
+def represent_page_bytes(
+    request: Request,
+    content: bytes,
+    next_cursor: str | None,
+    *,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
     """Like :func:`represent_page`, for a page already written as JSON bytes."""
-    return represent_bytes(request, content, headers=_next_link(request, next_cursor))
+    return represent_bytes(
+        request, content, headers={**_next_link(request, next_cursor), **(headers or {})}
+    )
 
 
 def _next_link(request: Request, next_cursor: str | None) -> dict[str, str]:

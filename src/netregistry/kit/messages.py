@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from netregistry.kit.languages import TAG_PATTERN, tag_problem
 from netregistry.kit.types import (
     CATEGORY_SLUG_PATTERN,
     CURSOR_PATTERN,
@@ -105,6 +106,7 @@ PATTERN_WORDS: dict[str, Callable[[Any], str]] = {
     ROLE_SLUG_PATTERN: _slug_words(underscores=True, example="full-member"),
     CATEGORY_SLUG_PATTERN: _slug_words(underscores=True, example="full-member"),
     WIKIDATA_PATTERN: _wikidata_words,
+    TAG_PATTERN: tag_problem,
     DAY_PATTERN: _day_words,
     LOOKUP_PATTERN: lambda value: "must not contain the NUL character (U+0000)",
     CURSOR_PATTERN: lambda value: (

@@ -8,7 +8,8 @@ for it gets those bytes without a database round trip, an ORM row or a pydantic 
   ``Authorization`` header, whose answer is a whole (not streamed) ``200`` that is
   ``Cache-Control: public``. Exports, the change feed, the audit log, probes and docs are
   never cached; neither is anything else.
-* **Key**: the path, the query's parameters sorted, and the day the answer is for:
+* **Key**: the path, the query's parameters sorted, the `Accept-Language` header (unless
+  `lang` is given), and the day the answer is for:
   ``as_of`` when given, else today's UTC date, so a default answer turns over at
   midnight UTC as the endpoints' default day does. Never the ``Host`` or the scheme: no
   answer depends on them (``Link`` is relative, or built from ``public_url``), so a
@@ -77,7 +78,7 @@ _PER_REQUEST = frozenset(
 # Bookkeeping per entry beyond its bytes: the key, the tuples, the dictionary slot.
 _ENTRY_OVERHEAD = 256
 
-Key = tuple[str, str, tuple[tuple[str, str], ...], str]
+Key = tuple[str, str, tuple[tuple[str, str], ...], str, bytes | None]
 
 
 def today() -> date:
@@ -311,13 +312,14 @@ class ReadCacheFront:
             scope["path"],
             scope.get("query_string", b""),
             day,
+            _accept_language(scope),
         )
         try:
             return self._keys[raw]
         except KeyError:
             pass
         match = self._match(scope["path"])
-        found = None if match is None else (self._key(scope, day), match)
+        found = None if match is None else (self._key(scope, day, raw[-1]), match)
         if len(self._keys) >= self.MAX_REMEMBERED_KEYS:
             self._keys.clear()
         self._keys[raw] = found
@@ -331,14 +333,16 @@ class ReadCacheFront:
                 return _Match(route, params.get("slug"), params)
         return None
 
-    def _key(self, scope: Scope, day: str) -> Key:
+    def _key(self, scope: Scope, day: str, accept_language: bytes | None) -> Key:
         query = tuple(sorted(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True)))
         # as_of is in the query when given; otherwise the answer is for today (UTC).
+        # Names are chosen by Accept-Language unless lang is given (migration 0013).
         return (
             scope.get("root_path", ""),
             scope["path"],
             query,
             "" if any(name == "as_of" for name, _ in query) else day,
+            None if any(name == "lang" for name, _ in query) else accept_language,
         )
 
     async def _compute(
@@ -384,6 +388,14 @@ class ReadCacheFront:
             await send(message)
 
         return drop_first
+
+
+def _accept_language(scope: Scope) -> bytes | None:
+    """The request's ``Accept-Language`` header (the names an answer shows follow it)."""
+    for name, value in scope["headers"]:
+        if name == b"accept-language":
+            return bytes(value)
+    return None
 
 
 def _entry(start: Message, body: bytes, match: _Match) -> Entry | None:

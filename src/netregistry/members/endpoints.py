@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.dependencies import Actor, Admin, authorize_write, service_for
 from netregistry.auth.principal import Principal
-from netregistry.kit.deps import AsOfDep, PageDep, SessionDep
+from netregistry.kit.deps import AsOfDep, NameChoiceDep, OptionalAsOfDep, PageDep, SessionDep
 from netregistry.kit.direct import COUNTRY, WIKIDATA, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -227,8 +227,16 @@ member_router = APIRouter(
     responses=problems(404),
 )
 async def get_member_history(
-    request: Request, session: SessionDep, actor: Actor, member_id: MemberId
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    member_id: MemberId,
+    as_of: OptionalAsOfDep,
+    names: NameChoiceDep,
 ) -> Response:
     """Every membership and tenure of one city or organization, in every network:
-    "which networks is Seoul in"."""
-    return represent(request, await member_history(session, actor, member_id))
+    "which networks is Seoul in". With `as_of`, only those in force that day. The
+    member's `name` is the one in force on `as_of` (default today) in the language asked
+    for (`lang`, else `Accept-Language`)."""
+    history = await member_history(session, actor, member_id, as_of=as_of, names=names)
+    return represent(request, history, headers=names.headers())

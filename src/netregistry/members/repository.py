@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Date,
     Float,
@@ -21,7 +22,6 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute
 
 from netregistry.db import read_connection
 from netregistry.kit.pagination import (
@@ -35,6 +35,7 @@ from netregistry.kit.pagination import (
 from netregistry.kit.repository import Repository
 from netregistry.models import Member, Membership, Network, Tenure
 from netregistry.registry.names import fold_name, name_matches, search_key
+from netregistry.registry.shapes import names_json
 
 
 class MemberRepository(Repository[Member]):
@@ -74,7 +75,7 @@ class MemberRepository(Repository[Member]):
         statement = _read_one(tuple(fields))
         connection = await read_connection(self.session)
         row = (await connection.execute(statement, {"id": member_id, "kind": kind})).first()
-        return None if row is None else dict(zip(fields, row, strict=True))
+        return None if row is None else _with_names(dict(zip(fields, row, strict=True)))
 
     async def read_page(
         self,
@@ -110,7 +111,7 @@ class MemberRepository(Repository[Member]):
             "q": q,
         }
         connection = await read_connection(self.session)
-        return await read_row_page(
+        found = await read_row_page(
             connection,
             statement,
             parameters,
@@ -119,6 +120,9 @@ class MemberRepository(Repository[Member]):
             keys=len(order_by),
             anchor=network is not None,
         )
+        for item in found.items:
+            _with_names(item)
+        return found
 
     async def commitments(self, member_id: uuid.UUID, limit: int = 10) -> list[str]:
         """Descriptions of the member's memberships and tenures (what blocks deleting it)."""
@@ -204,9 +208,19 @@ class MemberRepository(Repository[Member]):
         return [(int(position) - 1, member, bool(on_name)) for position, member, on_name in rows]
 
 
-def _columns(fields: Sequence[str]) -> list[InstrumentedAttribute[Any]]:
-    columns: list[InstrumentedAttribute[Any]] = [getattr(Member, field) for field in fields]
-    return columns
+def _columns(fields: Sequence[str]) -> list[Any]:
+    """The member's columns named ``fields``; ``names`` is its names as JSON text."""
+    return [
+        names_json(Member.id).label("names") if field == "names" else getattr(Member, field)
+        for field in fields
+    ]
+
+
+def _with_names(row: dict[str, Any]) -> dict[str, Any]:
+    """``row`` with its names' JSON text embedded as JSON, not as a string."""
+    if "names" in row:
+        row["names"] = orjson.Fragment(row["names"])
+    return row
 
 
 @functools.cache

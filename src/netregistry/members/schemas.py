@@ -4,15 +4,33 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import NUMBER_ONLY, CountryCode, Label, Name, WebUrl, WikidataId
 from netregistry.memberships.schemas import MembershipRead
-from netregistry.registry.shapes import MemberSummary
+from netregistry.registry.shapes import MemberSummary, NameRead, Names
 from netregistry.tenures.schemas import TenureRead
 
-AltNames = Annotated[list[Name], Field(max_length=50, description="Other names and spellings.")]
+AltNames = Annotated[
+    list[Name],
+    Field(
+        max_length=50,
+        description=(
+            "Other names and spellings: the texts of `names`, each once. Written, a new "
+            "text becomes a name of undetermined language (und, common) and a text left "
+            "out loses its names; send `names` instead to give languages and kinds."
+        ),
+    ),
+]
+
+
+def _names_or_alt_names(schema: Any) -> Any:
+    if "names" in schema.model_fields_set and "alt_names" in schema.model_fields_set:
+        raise ValueError("send names or alt_names, not both: alt_names are the texts of names")
+    return schema
+
+
 Latitude = Annotated[float, Field(ge=-90, le=90, examples=[37.5667]), NUMBER_ONLY]
 Longitude = Annotated[float, Field(ge=-180, le=180, examples=[126.9783]), NUMBER_ONLY]
 Population = Annotated[int, Field(ge=0, le=10_000_000_000, examples=[9_386_034]), NUMBER_ONLY]
@@ -21,7 +39,7 @@ OrgType = Annotated[Label, Field(examples=["NGO"])]
 
 SEOUL: dict[str, Any] = {
     "name": "Seoul",
-    "alt_names": ["서울", "Seoul Metropolitan Government"],
+    "alt_names": ["서울특별시", "ソウル", "首尔", "Séoul"],
     "country_code": "KR",
     "subdivision": None,
     "population": 9_386_034,
@@ -30,6 +48,12 @@ SEOUL: dict[str, Any] = {
     "wikidata": "Q8684",
     "geonames": 1835848,
 }
+SEOUL_NAMES: list[Any] = [
+    {"text": "서울특별시", "lang": "ko", "kind": "official", "start_date": None, "end_date": None},
+    {"text": "ソウル", "lang": "ja", "kind": "common", "start_date": None, "end_date": None},
+    {"text": "首尔", "lang": "zh-Hans", "kind": "common", "start_date": None, "end_date": None},
+    {"text": "Séoul", "lang": "fr", "kind": "common", "start_date": None, "end_date": None},
+]
 KOICA: dict[str, Any] = {
     "name": "Korea International Cooperation Agency",
     "alt_names": ["KOICA"],
@@ -47,6 +71,7 @@ class CityCreate(WriteSchema):
 
     name: Name
     alt_names: AltNames = Field(default_factory=list)
+    names: Names | None = None
     country_code: CountryCode
     subdivision: Name | None = None
     population: Population | None = None
@@ -55,16 +80,19 @@ class CityCreate(WriteSchema):
     wikidata: WikidataId | None = None
     geonames: GeonamesId | None = None
 
+    check_one_of_names = model_validator(mode="after")(_names_or_alt_names)
+
 
 class CityUpdate(UpdateSchema):
     """Changes to a city: only the fields sent change; `null` clears an optional field."""
 
-    required = ("name", "alt_names", "country_code")
+    required = ("name", "alt_names", "names", "country_code")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"population": 9_400_000}]})
 
     name: Name | None = None
     alt_names: AltNames | None = None
+    names: Names | None = None
     country_code: CountryCode | None = None
     subdivision: Name | None = None
     population: Population | None = None
@@ -73,16 +101,21 @@ class CityUpdate(UpdateSchema):
     wikidata: WikidataId | None = None
     geonames: GeonamesId | None = None
 
+    check_one_of_names = model_validator(mode="after")(_names_or_alt_names)
+
 
 class CityRead(ReadSchema):
     """A city."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"kind": "city", **SEOUL}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"kind": "city", **SEOUL, "names": SEOUL_NAMES}]}
+    )
 
     id: uuid.UUID
     kind: Literal["city"]
     name: str
     alt_names: list[str]
+    names: list[NameRead]
     country_code: str
     subdivision: str | None
     population: int | None
@@ -101,6 +134,7 @@ class OrganizationCreate(WriteSchema):
 
     name: Name
     alt_names: AltNames = Field(default_factory=list)
+    names: Names | None = None
     country_code: CountryCode | None = Field(
         default=None, description="Null for international bodies."
     )
@@ -108,20 +142,25 @@ class OrganizationCreate(WriteSchema):
     website: WebUrl | None = None
     wikidata: WikidataId | None = None
 
+    check_one_of_names = model_validator(mode="after")(_names_or_alt_names)
+
 
 class OrganizationUpdate(UpdateSchema):
     """Changes to an organization: only the fields sent change."""
 
-    required = ("name", "alt_names")
+    required = ("name", "alt_names", "names")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"org_type": "NGO"}]})
 
     name: Name | None = None
     alt_names: AltNames | None = None
+    names: Names | None = None
     country_code: CountryCode | None = None
     org_type: OrgType | None = None
     website: WebUrl | None = None
     wikidata: WikidataId | None = None
+
+    check_one_of_names = model_validator(mode="after")(_names_or_alt_names)
 
 
 class OrganizationRead(ReadSchema):
@@ -133,6 +172,7 @@ class OrganizationRead(ReadSchema):
     kind: Literal["organization"]
     name: str
     alt_names: list[str]
+    names: list[NameRead]
     country_code: str | None
     org_type: str | None
     website: str | None

@@ -14,6 +14,7 @@ from netregistry.errors import Conflict, Forbidden, InvalidCursor, NotFound
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.http import json_bytes
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import PageRequest
 from netregistry.kit.schemas import WriteSchema
 from netregistry.members.repository import MemberRepository
@@ -27,6 +28,7 @@ from netregistry.members.schemas import (
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.models import Member
 from netregistry.registry.history import memberships_of, networks_of, tenures_of
+from netregistry.registry.names import display_names, names_of, replace_names
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService
 from netregistry.registry.shapes import MemberSummary
@@ -38,6 +40,9 @@ ReadT = TypeVar("ReadT", CityRead, OrganizationRead)
 _CONSTRAINTS = {
     "uq_members_wikidata": lambda: Conflict("Another member already has this wikidata id."),
     "uq_members_geonames": lambda: Conflict("Another member already has this geonames id."),
+    "uq_names_member_id_text_lang_kind": lambda: Conflict(
+        "A name is given twice with the same language and kind."
+    ),
 }
 
 
@@ -62,7 +67,27 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
         self.create_schema = create
 
     async def get(self, member_id: uuid.UUID) -> ReadT:
-        return self.read.model_validate(await self._get(member_id))
+        return await self._represent(await self._get(member_id))
+
+    async def _represent(self, member: Member) -> ReadT:
+        """``member`` as ``ReadT``, with its names."""
+        fields = {
+            field: getattr(member, field) for field in self.read.model_fields if field != "names"
+        }
+        fields["names"] = await names_of(self.session, member_id=member.id)
+        return self.read.model_validate(fields)
+
+    def _represent_unnamed(self, member: Member) -> ReadT:
+        """A member written with ``alt_names`` only, as ``ReadT``, without a query: its
+        names are those texts, of undetermined language (migration 0013's trigger)."""
+        fields = {
+            field: getattr(member, field) for field in self.read.model_fields if field != "names"
+        }
+        fields["names"] = [
+            {"text": text, "lang": "und", "kind": "common", "start_date": None, "end_date": None}
+            for text in dict.fromkeys(member.alt_names)
+        ]
+        return self.read.model_validate(fields)
 
     async def get_bytes(self, member_id: uuid.UUID) -> bytes:
         """The member's representation (``ReadT``) as JSON, serialised from its row."""
@@ -114,12 +139,16 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
 
     async def create(self, data: WriteSchema) -> ReadT:
         values = data.values()
+        names = values.pop("names", None)
         await self._check_identifiers(values.get("wikidata"), values.get("geonames"), None)
         member = Member(kind=self.kind, **values)
         async with integrity.guard(self.session, _CONSTRAINTS):
             self.repository.add(member)
+            if names is not None:
+                await self.session.flush()
+                await replace_names(self.session, _name_rows(names), member_id=member.id)
         await self.session.refresh(member)
-        created = self.read.model_validate(member)
+        created = await self._represent(member)
         await self.audit.record("create", self.kind, str(member.id), network=None, after=created)
         return created
 
@@ -127,12 +156,23 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
         """Members of this kind from an export, with their ids and timestamps: each
         checked as a request's body is, written in one batch, each audited."""
         checked = self._checked(rows, self.create_schema)
-        members = await self._insert_all(
-            [Member(kind=self.kind, **data.values(), **kept) for data, kept in checked],
-            self.repository.by_ids,
-        )
+        names: list[tuple[int, list[Any]]] = []
+        built = []
+        for index, (data, kept) in enumerate(checked):
+            values = data.values()
+            if (given := values.pop("names", None)) is not None:
+                names.append((index, given))
+            built.append(Member(kind=self.kind, **values, **kept))
+        members = await self._insert_all(built, self.repository.by_ids)
+        for index, given in names:
+            await replace_names(self.session, _name_rows(given), member_id=built[index].id)
+        named = {built[index].id for index, _ in names}
+        represented = {
+            m.id: await self._represent(m) if m.id in named else self._represent_unnamed(m)
+            for m in members
+        }
         await self._audit_created(
-            members, self.read.model_validate, lambda m: (self.kind, str(m.id), None)
+            members, lambda m: represented[m.id], lambda m: (self.kind, str(m.id), None)
         )
 
     async def update(
@@ -140,15 +180,19 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
     ) -> ReadT:
         member = await self._get(member_id, for_update=True)
         networks = await self._networks_in_scope(member, "change")
-        before = self.read.model_validate(member)
+        before = await self._represent(member)
         require_match(if_match, before)
         changes = data.values(exclude_unset=True)
+        names = changes.pop("names", None)
         await self._check_identifiers(changes.get("wikidata"), changes.get("geonames"), member.id)
         async with integrity.guard(self.session, _CONSTRAINTS):
             for field, value in changes.items():
                 setattr(member, field, value)
+            if names is not None:
+                await self.session.flush()
+                await replace_names(self.session, _name_rows(names), member_id=member.id)
         await self.session.refresh(member)
-        after = self.read.model_validate(member)
+        after = await self._represent(member)
         await self.audit.record(
             "update",
             self.kind,
@@ -163,7 +207,7 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
     async def delete(self, member_id: uuid.UUID, *, if_match: str | None) -> None:
         member = await self._get(member_id, for_update=True)
         networks = await self._networks_in_scope(member, "delete")
-        before = self.read.model_validate(member)
+        before = await self._represent(member)
         require_match(if_match, before)
         if blocking := await self.repository.commitments(member.id):
             raise Conflict(
@@ -221,6 +265,11 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
                 )
 
 
+def _name_rows(names: Sequence[Any]) -> list[dict[str, Any]]:
+    """The rows of ``names`` (:class:`~netregistry.registry.shapes.NameWrite`)."""
+    return [name.values() for name in names]
+
+
 def city_service(
     session: AsyncSession, actor: Principal | None, *, writer: str | None = None
 ) -> MemberService[CityRead]:
@@ -236,16 +285,28 @@ def organization_service(
 
 
 async def member_history(
-    session: AsyncSession, actor: Principal | None, member_id: uuid.UUID
+    session: AsyncSession,
+    actor: Principal | None,
+    member_id: uuid.UUID,
+    *,
+    as_of: date | None = None,
+    names: NameChoice | None = None,
 ) -> MemberHistory:
-    """Every membership and tenure of one city or organization, across networks."""
+    """Every membership and tenure of one city or organization, across networks; with
+    ``as_of``, those in force that day. The member is named as ``names`` chooses, on
+    ``as_of`` (default today)."""
     member = await MemberRepository(session).get(member_id)
     if member is None:
         raise NotFound(f"No city or organization with id {member_id}.")
-    return MemberHistory(
-        member=MemberSummary.model_validate(member),
-        memberships=[
-            MembershipRead.model_validate(m) for m in await memberships_of(session, member_id)
-        ],
-        tenures=[TenureRead.model_validate(t) for t in await tenures_of(session, member_id)],
-    )
+    choice = (names or NameChoice()).on(as_of)
+    shown = (await display_names(session, [(member.id, member.name)], choice))[member.id]
+    summary = MemberSummary.model_validate(member).model_copy(update={"name": shown})
+    memberships = [
+        MembershipRead.model_validate(m).model_copy(update={"member": summary})
+        for m in await memberships_of(session, member_id, as_of)
+    ]
+    tenures = [
+        TenureRead.model_validate(t).model_copy(update={"member": summary})
+        for t in await tenures_of(session, member_id, as_of)
+    ]
+    return MemberHistory(member=summary, memberships=memberships, tenures=tenures)

@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
-from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.deps import AsOfDep, NameChoiceDep, PageDep
 from netregistry.kit.direct import COUNTRY, DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -40,7 +40,17 @@ MembershipId = Annotated[uuid.UUID, Path(description="The membership's id.")]
 
 Service = Annotated[MembershipService, service_for(MembershipService)]
 
-_MEMBER_LIST_QUERY = ("as_of", "limit", "cursor", "category", "country", "kind", "role", "q")
+_MEMBER_LIST_QUERY = (
+    "as_of",
+    "limit",
+    "cursor",
+    "category",
+    "country",
+    "kind",
+    "role",
+    "q",
+    "lang",
+)
 
 
 @router.get(
@@ -56,6 +66,7 @@ async def list_network_members(
     slug: SlugPath,
     as_of: AsOfDep,
     page: PageDep,
+    names: NameChoiceDep,
     category: Annotated[
         str | None, Query(max_length=63, pattern=LOOKUP_PATTERN, examples=["full"])
     ] = None,
@@ -73,7 +84,10 @@ async def list_network_members(
     ] = None,
 ) -> Response:
     """The memberships in force on `as_of` (default today), by member name, with the roles
-    each member holds that day."""
+    each member holds that day. Each member's `name` is the one in force on `as_of` in
+    the language asked for (`lang`, else `Accept-Language`), falling back to broader
+    tags and then to its default name; as of 1990 a member once called otherwise shows
+    its name of then (Bombay, not Mumbai)."""
     found = await service.members_on(
         slug,
         as_of,
@@ -83,25 +97,31 @@ async def list_network_members(
         kind=kind,
         role=role,
         q=q,
+        names=names.on(as_of),
     )
-    return represent_page_bytes(request, found.body(), found.next_cursor)
+    return represent_page_bytes(request, found.body(), found.next_cursor, headers=names.headers())
 
 
 @direct_read("/v1/networks/{slug}/members", query=_MEMBER_LIST_QUERY)
 async def list_network_members_directly(read: DirectRead) -> Response:
     """:func:`list_network_members`, without the framework (kit/direct.py)."""
     country = read.text("country", max_length=2, pattern=COUNTRY)
+    names = read.names()
+    as_of = read.as_of()
     found = await MembershipService(read.session, None).members_on(
         read.path("slug"),
-        read.as_of(),
+        as_of,
         read.page(),
         category=read.text("category", max_length=63),
         country=country.upper() if country else None,
         kind=read.choice("kind", ("city", "organization")),
         role=read.text("role", max_length=63),
         q=read.text("q", max_length=200),
+        names=names.on(as_of),
     )
-    return represent_page_bytes(read.request, found.body(), found.next_cursor)
+    return represent_page_bytes(
+        read.request, found.body(), found.next_cursor, headers=names.headers()
+    )
 
 
 @router.get(
@@ -116,11 +136,15 @@ async def list_memberships(
     service: Service,
     slug: SlugPath,
     page: PageDep,
+    names: NameChoiceDep,
     member_id: Annotated[uuid.UUID | None, Query(description="Only this member's.")] = None,
 ) -> Response:
-    """Every membership of the network, ended ones too, in the order they were recorded."""
-    items, next_cursor = await service.list_page(slug, page, member_id=member_id)
-    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+    """Every membership of the network, ended ones too, in the order they were recorded;
+    members named in the language of `lang` (else `Accept-Language`)."""
+    items, next_cursor = await service.list_page(slug, page, member_id=member_id, names=names)
+    return represent_page(
+        request, Page(items=items, next_cursor=next_cursor), headers=names.headers()
+    )
 
 
 @router.post(
@@ -148,10 +172,16 @@ async def create_membership(
     responses=problems(404),
 )
 async def get_membership(
-    request: Request, service: Service, slug: SlugPath, membership_id: MembershipId
+    request: Request,
+    service: Service,
+    slug: SlugPath,
+    membership_id: MembershipId,
+    names: NameChoiceDep,
 ) -> Response:
-    """One membership by id."""
-    return represent(request, await service.get(slug, membership_id))
+    """One membership by id; its member named in the language of `lang` (else
+    `Accept-Language`)."""
+    membership = await service.get(slug, membership_id, names=names)
+    return represent(request, membership, headers=names.headers())
 
 
 @router.patch(

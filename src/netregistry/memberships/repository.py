@@ -24,6 +24,7 @@ from sqlalchemy.orm import QueryableAttribute, aliased, joinedload
 
 from netregistry.db import read_connection
 from netregistry.kit.dates import PartialDate
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import (
     JsonPage,
     PageRequest,
@@ -102,6 +103,7 @@ class MembershipRepository(Repository[Membership]):
         kind: str | None,
         role: str | None,
         q: str | None,
+        names: NameChoice | None = None,
     ) -> JsonPage:
         """The memberships of the network ``slug`` in force on ``as_of``, by member name,
         with the roles held that day, as JSON written by PostgreSQL: one statement.
@@ -110,7 +112,9 @@ class MembershipRepository(Repository[Membership]):
         once per shape (which filters, whether a cursor) by :func:`_members_on`.
         """
         after = page.after(MEMBER_ORDER)
+        named = names is not None and not names.plain
         statement = _members_on(
+            named=named,
             q=q is not None,
             country=country is not None,
             kind=kind is not None,
@@ -127,6 +131,8 @@ class MembershipRepository(Repository[Membership]):
             "role": role,
             "q": q,
         }
+        if named and names is not None:
+            parameters |= names.parameters()
         connection = await read_connection(self.session)
         return await read_json_page(
             connection, statement, parameters, page=page, keys=len(MEMBER_ORDER)
@@ -139,11 +145,20 @@ MEMBER_ORDER = (Member.name, Member.id)
 
 @functools.cache
 def _members_on(
-    *, q: bool, country: bool, kind: bool, role: bool, category: bool, after: bool
+    *,
+    q: bool,
+    country: bool,
+    kind: bool,
+    role: bool,
+    category: bool,
+    after: bool,
+    named: bool = False,
 ) -> Select[Any]:
     """The member list's statement for one shape, with placeholders for every value:
     ``slug``, ``as_of``, the filters present (``q``, ``country``, ``kind``, ``role``,
-    ``category``) and the page's (:func:`page_parameters`).
+    ``category``) and the page's (:func:`page_parameters`); ``named``: each member's
+    name as a reader chose it (``name_langs``, ``name_day``, ``today``: see
+    :func:`~netregistry.registry.names.display_name`), still in order of default names.
 
     A membership carries its member's name, kind and country (migrations 0008 and
     0012), so a list reads no other table than the memberships, except a name search.
@@ -191,7 +206,7 @@ def _members_on(
             statement = statement.where(_holds(matched, as_of))
         page = json_page_rows(
             statement,
-            document=_member_row(matched, member_summary(member), as_of),
+            document=_member_row(matched, member_summary(member, named=named), as_of),
             order_by=[member.name, member.id],
             after=after,
         )
@@ -203,7 +218,7 @@ def _members_on(
     ]
     if category:
         of_network.append(Membership.category == bindparam("category"))
-    document = _member_row(Membership, membership_member_summary(), as_of)
+    document = _member_row(Membership, membership_member_summary(named=named), as_of)
     order_by = [Membership.member_name, Membership.member_id]
     pages = []
     if not role:

@@ -17,6 +17,7 @@ from netregistry.errors import (
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, overlap_in_words
 from netregistry.kit.etag import require_match
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.messages import with_article
 from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.memberships.repository import MembershipRepository
@@ -29,6 +30,7 @@ from netregistry.models import Membership, Network
 from netregistry.registry import rules
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService, without_network
+from netregistry.registry.shapes import with_member_names
 
 RESOURCE = "membership"
 
@@ -49,15 +51,25 @@ class MembershipService(RegistryService[MembershipRepository]):
     repository_type = MembershipRepository
 
     async def list_page(
-        self, slug: str, page: PageRequest, *, member_id: uuid.UUID | None
+        self,
+        slug: str,
+        page: PageRequest,
+        *,
+        member_id: uuid.UUID | None,
+        names: NameChoice | None = None,
     ) -> tuple[list[MembershipRead], str | None]:
         network = await self.resolve.network(slug)
         memberships, cursor = await self.repository.list_page(network.id, page, member_id=member_id)
-        return [MembershipRead.model_validate(m) for m in memberships], cursor
+        reads = [MembershipRead.model_validate(m) for m in memberships]
+        return await with_member_names(self.session, reads, names), cursor
 
-    async def get(self, slug: str, membership_id: uuid.UUID) -> MembershipRead:
+    async def get(
+        self, slug: str, membership_id: uuid.UUID, *, names: NameChoice | None = None
+    ) -> MembershipRead:
         network = await self.resolve.network(slug)
-        return MembershipRead.model_validate(await self._get(network, membership_id))
+        read = MembershipRead.model_validate(await self._get(network, membership_id))
+        (named,) = await with_member_names(self.session, [read], names)
+        return named
 
     async def members_on(
         self,
@@ -70,11 +82,21 @@ class MembershipService(RegistryService[MembershipRepository]):
         kind: str | None,
         role: str | None,
         q: str | None,
+        names: NameChoice | None = None,
     ) -> JsonPage:
-        """A page of ``Page[MemberListRow]``, written by PostgreSQL."""
+        """A page of ``Page[MemberListRow]``, written by PostgreSQL; members named as
+        ``names`` chooses (default: their names)."""
         try:
             found = await self.repository.members_on(
-                slug, as_of, page, category=category, country=country, kind=kind, role=role, q=q
+                slug,
+                as_of,
+                page,
+                category=category,
+                country=country,
+                kind=kind,
+                role=role,
+                q=q,
+                names=names,
             )
         except InvalidCursor:
             await self.resolve.network(slug)  # an unknown network is a 404 first

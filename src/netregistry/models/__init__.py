@@ -7,6 +7,7 @@ from netregistry.models.change import Change
 from netregistry.models.idempotency_key import IdempotencyKey
 from netregistry.models.member import Member
 from netregistry.models.membership import Membership
+from netregistry.models.name import CategoryLabel, Name
 from netregistry.models.network import Network
 from netregistry.models.role import Role
 from netregistry.models.tenure import Tenure
@@ -15,10 +16,12 @@ __all__ = [
     "ApiKey",
     "AuditEvent",
     "Base",
+    "CategoryLabel",
     "Change",
     "IdempotencyKey",
     "Member",
     "Membership",
+    "Name",
     "Network",
     "Role",
     "Tenure",

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from netregistry.auth.dependencies import Admin, authorize_write, service_for
-from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.deps import AsOfDep, NameChoiceDep, PageDep
 from netregistry.kit.direct import DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -36,11 +36,15 @@ Service = Annotated[NetworkService, service_for(NetworkService)]
     response_model=Page[NetworkRead],
     responses=problems(400),
 )
-async def list_networks(request: Request, service: Service, page: PageDep) -> Response:
-    """All networks, ordered by slug."""
-    networks, next_cursor = await service.list_page(page)
-    items = [NetworkRead.model_validate(network) for network in networks]
-    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+async def list_networks(
+    request: Request, service: Service, page: PageDep, names: NameChoiceDep
+) -> Response:
+    """All networks, ordered by slug. With `lang` (or `Accept-Language`), each `name` is
+    the network's name in that language when it has one."""
+    items, next_cursor = await service.read_page(page, names)
+    return represent_page(
+        request, Page(items=items, next_cursor=next_cursor), headers=names.headers()
+    )
 
 
 @router.post(
@@ -66,10 +70,12 @@ async def create_network(
     response_model=NetworkRead,
     responses=problems(404),
 )
-async def get_network(request: Request, service: Service, slug: SlugPath) -> Response:
-    """One network by slug."""
-    network = await service.get(slug)
-    return represent(request, NetworkRead.model_validate(network))
+async def get_network(
+    request: Request, service: Service, slug: SlugPath, names: NameChoiceDep
+) -> Response:
+    """One network by slug. With `lang` (or `Accept-Language`), `name` is its name in
+    that language when it has one (`names` lists them all)."""
+    return represent(request, await service.read(slug, names), headers=names.headers())
 
 
 @router.get(

@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,10 +15,15 @@ from sqlalchemy import (
     Select,
     String,
     Text,
+    Uuid,
+    any_,
     bindparam,
+    delete,
     func,
+    insert,
     select,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from netregistry.db import read_connection
 from netregistry.kit.pagination import (
@@ -28,7 +34,7 @@ from netregistry.kit.pagination import (
     json_value,
 )
 from netregistry.kit.repository import Repository
-from netregistry.models import Member, Membership, Network, Role, Tenure
+from netregistry.models import CategoryLabel, Member, Membership, Network, Role, Tenure
 from netregistry.registry.shapes import member_summary
 
 
@@ -44,6 +50,59 @@ class NetworkRepository(Repository[Network]):
             order_by=[Network.slug],
             page=page,
             key=lambda network: [network.slug],
+        )
+
+    async def category_labels(
+        self, network_ids: Sequence[uuid.UUID]
+    ) -> dict[uuid.UUID, list[dict[str, Any]]]:
+        """Each network's category labels, in their order, in one statement."""
+        found: dict[uuid.UUID, list[dict[str, Any]]] = {
+            network_id: [] for network_id in network_ids
+        }
+        if not network_ids:
+            return found
+        rows = await self.session.execute(
+            select(
+                CategoryLabel.network_id,
+                CategoryLabel.category,
+                CategoryLabel.lang,
+                CategoryLabel.label,
+                CategoryLabel.description,
+            )
+            .where(
+                CategoryLabel.network_id == any_(bindparam("ids", list(network_ids), ARRAY(Uuid)))
+            )
+            .order_by(CategoryLabel.network_id, CategoryLabel.position)
+        )
+        for network_id, category, lang, label, description in rows:
+            found[network_id].append(
+                {"category": category, "lang": lang, "label": label, "description": description}
+            )
+        return found
+
+    async def replace_category_labels(
+        self, network_id: uuid.UUID, labels: Sequence[dict[str, Any]]
+    ) -> None:
+        """Make ``labels`` the network's category labels, in this order."""
+        await self.session.execute(
+            delete(CategoryLabel).where(CategoryLabel.network_id == network_id)
+        )
+        if labels:
+            await self.session.execute(
+                insert(CategoryLabel),
+                [
+                    {"network_id": network_id, "position": position, **label}
+                    for position, label in enumerate(labels, start=1)
+                ],
+            )
+
+    async def drop_category_labels(self, network_id: uuid.UUID, categories: Sequence[str]) -> None:
+        """Remove the labels of ``categories`` (categories the network no longer has)."""
+        await self.session.execute(
+            delete(CategoryLabel).where(
+                CategoryLabel.network_id == network_id,
+                CategoryLabel.category == any_(bindparam("gone", list(categories), ARRAY(Text))),
+            )
         )
 
     async def stats(self, slug: str, as_of: date) -> tuple[uuid.UUID | None, str]:

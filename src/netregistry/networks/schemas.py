@@ -3,12 +3,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, ConfigDict, Field
+from pydantic import AfterValidator, ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
+from netregistry.kit.languages import LanguageTag
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import Acronym, CategorySlug, LongText, Name, ShortText, Slug, WebUrl
-from netregistry.registry.shapes import MemberSummary
+from netregistry.registry.shapes import MemberSummary, NameRead, Names
 
 
 def _unique(categories: list[str]) -> list[str]:
@@ -27,6 +28,64 @@ Categories = Annotated[
     AfterValidator(_unique),
 ]
 
+
+class CategoryLabelWrite(WriteSchema):
+    """A category's label and description in one language."""
+
+    category: CategorySlug = Field(examples=["full"])
+    lang: LanguageTag = "en"
+    label: Name = Field(examples=["Full member"])
+    description: LongText | None = Field(default=None, examples=["Local governments"])
+
+
+class CategoryLabelRead(ReadSchema):
+    """A category's label and description in one language."""
+
+    category: str = Field(examples=["full"])
+    lang: str = Field(examples=["en"])
+    label: str = Field(examples=["Full member"])
+    description: str | None = Field(examples=["Local governments"])
+
+
+def _labels_once(labels: list[CategoryLabelWrite]) -> list[CategoryLabelWrite]:
+    seen: set[tuple[str, str]] = set()
+    for label in labels:
+        if (label.category, label.lang) in seen:
+            raise ValueError(
+                f"label each category once per language: {label.category} in {label.lang} "
+                "is given more than once"
+            )
+        seen.add((label.category, label.lang))
+    return labels
+
+
+CategoryLabels = Annotated[
+    list[CategoryLabelWrite],
+    Field(
+        max_length=200,
+        description="Each category's label and description per language; replaces those "
+        "there were.",
+    ),
+    AfterValidator(_labels_once),
+]
+
+
+def unknown_categories(labels: list[CategoryLabelWrite], categories: list[str]) -> list[str]:
+    """The categories ``labels`` name that are not in ``categories``."""
+    return sorted({label.category for label in labels} - set(categories))
+
+
+def _labels_of_own_categories(schema: Any) -> Any:
+    labels = getattr(schema, "category_labels", None)
+    categories = getattr(schema, "membership_categories", None)
+    if labels and categories is not None and (unknown := unknown_categories(labels, categories)):
+        raise ValueError(
+            f"category_labels name {', '.join(unknown)}, not one of the membership_categories "
+            f"({', '.join(categories)})"
+        )
+    return schema
+
+
 CITYNET_EXAMPLE: dict[str, Any] = {
     "slug": "citynet",
     "name": "CITYNET",
@@ -40,6 +99,20 @@ CITYNET_EXAMPLE: dict[str, Any] = {
     "description": "An association of local governments in the Asia-Pacific region.",
     "membership_criteria": None,
     "membership_categories": ["full", "associate"],
+    "category_labels": [
+        {
+            "category": "full",
+            "lang": "en",
+            "label": "Full member",
+            "description": "Local governments",
+        },
+        {
+            "category": "associate",
+            "lang": "en",
+            "label": "Associate member",
+            "description": "NGOs, institutes",
+        },
+    ],
 }
 
 _DESCRIPTIONS = {
@@ -68,12 +141,16 @@ class NetworkCreate(WriteSchema):
         default_factory=lambda: ["full", "associate"],
         description=_DESCRIPTIONS["membership_categories"],
     )
+    category_labels: CategoryLabels = Field(default_factory=list)
+    names: Names = Field(default_factory=list)
+
+    check_labels = model_validator(mode="after")(_labels_of_own_categories)
 
 
 class NetworkUpdate(UpdateSchema):
     """Changes to a network: only the fields sent are changed; `null` clears a field."""
 
-    required = ("name", "membership_categories")
+    required = ("name", "membership_categories", "category_labels", "names")
 
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"scope": "Asia-Pacific", "founded_on": "1987"}]}
@@ -88,6 +165,10 @@ class NetworkUpdate(UpdateSchema):
     description: LongText | None = None
     membership_criteria: LongText | None = None
     membership_categories: Categories | None = None
+    category_labels: CategoryLabels | None = None
+    names: Names | None = None
+
+    check_labels = model_validator(mode="after")(_labels_of_own_categories)
 
 
 class NetworkRead(ReadSchema):
@@ -105,6 +186,8 @@ class NetworkRead(ReadSchema):
     description: str | None
     membership_criteria: str | None
     membership_categories: list[str]
+    category_labels: list[CategoryLabelRead]
+    names: list[NameRead]
     created_at: datetime
     updated_at: datetime
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import select, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,25 +17,35 @@ from sqlalchemy.orm import joinedload
 from netregistry.models import Membership, Network, Tenure
 
 
-async def memberships_of(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Membership]:
-    """The member's memberships of every network, earliest first."""
+async def memberships_of(
+    session: AsyncSession, member_id: uuid.UUID, as_of: date | None = None
+) -> Sequence[Membership]:
+    """The member's memberships of every network, earliest first; with ``as_of``, only
+    those in force that day."""
     statement = (
         select(Membership)
         .options(joinedload(Membership.member), joinedload(Membership.network))
         .where(Membership.member_id == member_id)
         .order_by(Membership.start_date.nulls_first(), Membership.id)
     )
+    if as_of is not None:
+        statement = statement.where(Membership.period.contains(as_of))
     return (await session.scalars(statement)).all()
 
 
-async def tenures_of(session: AsyncSession, member_id: uuid.UUID) -> Sequence[Tenure]:
-    """The member's tenures of every role, earliest first."""
+async def tenures_of(
+    session: AsyncSession, member_id: uuid.UUID, as_of: date | None = None
+) -> Sequence[Tenure]:
+    """The member's tenures of every role, earliest first; with ``as_of``, only those
+    held that day."""
     statement = (
         select(Tenure)
         .options(joinedload(Tenure.member), joinedload(Tenure.network), joinedload(Tenure.role))
         .where(Tenure.member_id == member_id)
         .order_by(Tenure.start_date.nulls_first(), Tenure.id)
     )
+    if as_of is not None:
+        statement = statement.where(Tenure.period.contains(as_of))
     return (await session.scalars(statement)).all()
 
 

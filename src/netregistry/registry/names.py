@@ -25,14 +25,27 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Text, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    Text,
+    Uuid,
+    any_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from netregistry.models import Member
+from netregistry.kit.languages import NameChoice
+from netregistry.models import Member, Name
 
 
 def fold_name(name: ColumnElement[str] | InstrumentedAttribute[str]) -> ColumnElement[str]:
@@ -81,3 +94,109 @@ def matching_ids(q: ColumnElement[str]) -> Select[uuid.UUID]:
     index, whatever order the outer statement reads members in."""
     matched = aliased(Member, name="matched")
     return select(matched.id).where(name_matches(q, matched))
+
+
+def display_name(
+    owner: ColumnElement[Any] | InstrumentedAttribute[Any],
+    fallback: ColumnElement[Any] | InstrumentedAttribute[Any],
+) -> ColumnElement[str]:
+    """The name a reader sees (``public.display_name``, migration 0013), with
+    placeholders for the :class:`~netregistry.kit.languages.NameChoice`'s parameters
+    (``name_langs``, ``name_day``, ``today``): the best name in force on ``name_day`` in
+    the first of ``name_langs`` that has one (an exact tag before a more specific one),
+    else a former name in force that day, else ``fallback`` (the default ``name``)."""
+    return func.public.display_name(
+        owner,
+        fallback,
+        bindparam("name_langs", type_=ARRAY(Text)),
+        bindparam("name_day", type_=Date),
+        bindparam("today", type_=Date),
+        type_=Text,
+    )
+
+
+async def names_of(
+    session: AsyncSession,
+    *,
+    member_id: uuid.UUID | None = None,
+    network_id: uuid.UUID | None = None,
+) -> list[dict[str, Any]]:
+    """The names of one member or network, in their order, as :class:`NameRead` dicts."""
+    owner = Name.member_id == member_id if member_id is not None else Name.network_id == network_id
+    rows = await session.execute(
+        select(Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
+        .where(owner)
+        .order_by(Name.position)
+    )
+    return [
+        {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
+        for t, lang, kind, start, end in rows
+    ]
+
+
+async def replace_names(
+    session: AsyncSession,
+    names: Sequence[dict[str, Any]],
+    *,
+    member_id: uuid.UUID | None = None,
+    network_id: uuid.UUID | None = None,
+) -> None:
+    """Make ``names`` (dicts of :class:`NameWrite`'s fields) the owner's names, in this
+    order: two statements. A member's ``alt_names`` follow (migration 0013's triggers)."""
+    owner = Name.member_id == member_id if member_id is not None else Name.network_id == network_id
+    await session.execute(delete(Name).where(owner))
+    if names:
+        await session.execute(
+            insert(Name),
+            [
+                {
+                    "id": uuid.uuid4(),
+                    "member_id": member_id,
+                    "network_id": network_id,
+                    "position": position,
+                    **name,
+                }
+                for position, name in enumerate(names, start=1)
+            ],
+        )
+
+
+async def names_of_networks(
+    session: AsyncSession, network_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The names of each of ``network_ids`` (as :func:`names_of`), in one statement."""
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {network_id: [] for network_id in network_ids}
+    if not network_ids:
+        return found
+    rows = await session.execute(
+        select(Name.network_id, Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
+        .where(Name.network_id == any_(bindparam("ids", list(network_ids), ARRAY(Uuid))))
+        .order_by(Name.network_id, Name.position)
+    )
+    for owner, t, lang, kind, start, end in rows:
+        found[cast(uuid.UUID, owner)].append(
+            {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
+        )
+    return found
+
+
+async def display_names(
+    session: AsyncSession, owners: Sequence[tuple[uuid.UUID, str]], choice: NameChoice
+) -> dict[uuid.UUID, str]:
+    """The name a reader of ``choice`` sees for each ``(id, default name)``, in one
+    statement (:func:`display_name`); the default names when the choice is plain."""
+    if choice.plain or not owners:
+        return dict(owners)
+    given = (
+        func.unnest(
+            bindparam("owner_ids", [owner for owner, _ in owners], ARRAY(Uuid)),
+            bindparam("owner_names", [name for _, name in owners], ARRAY(Text)),
+        )
+        .table_valued("owner_id", "owner_name")
+        .render_derived()
+    )
+    rows = await session.execute(
+        select(given.c.owner_id, display_name(given.c.owner_id, given.c.owner_name)),
+        choice.parameters(),
+    )
+    return {row[0]: row[1] for row in rows}

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, service_for
-from netregistry.kit.deps import AsOfDep, PageDep
+from netregistry.kit.deps import AsOfDep, NameChoiceDep, PageDep
 from netregistry.kit.direct import DirectRead, direct_read
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -60,14 +60,20 @@ async def list_tenures(
     service: Service,
     slug: SlugPath,
     page: PageDep,
+    names: NameChoiceDep,
     role: Annotated[
         str | None, Query(max_length=63, pattern=LOOKUP_PATTERN, examples=["chair"])
     ] = None,
     member_id: Annotated[uuid.UUID | None, Query()] = None,
 ) -> Response:
-    """Every tenure of the network's roles, ended ones too, in the order they were recorded."""
-    items, next_cursor = await service.list_page(slug, page, role=role, member_id=member_id)
-    return represent_page(request, Page(items=items, next_cursor=next_cursor))
+    """Every tenure of the network's roles, ended ones too, in the order they were
+    recorded; members named in the language of `lang` (else `Accept-Language`)."""
+    items, next_cursor = await service.list_page(
+        slug, page, role=role, member_id=member_id, names=names
+    )
+    return represent_page(
+        request, Page(items=items, next_cursor=next_cursor), headers=names.headers()
+    )
 
 
 @router.post(
@@ -95,10 +101,13 @@ async def create_tenure(
     responses=problems(404),
 )
 async def get_tenure(
-    request: Request, service: Service, slug: SlugPath, tenure_id: TenureId
+    request: Request, service: Service, slug: SlugPath, tenure_id: TenureId, names: NameChoiceDep
 ) -> Response:
-    """One tenure by id."""
-    return represent(request, await service.get(slug, tenure_id))
+    """One tenure by id; its member named in the language of `lang` (else
+    `Accept-Language`)."""
+    return represent(
+        request, await service.get(slug, tenure_id, names=names), headers=names.headers()
+    )
 
 
 @router.patch(
@@ -150,19 +159,26 @@ async def list_role_holders(
     role: RolePath,
     as_of: AsOfDep,
     page: PageDep,
+    names: NameChoiceDep,
 ) -> Response:
-    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014"."""
-    found = await tenures.holders(slug, role, as_of, page)
-    return represent_page_bytes(request, found.body(), found.next_cursor)
+    """Who holds the role on `as_of` (default today): "who was chair on 1 January 2014".
+    Each holder's `name` is the one in force that day in the language asked for (`lang`,
+    else `Accept-Language`)."""
+    found = await tenures.holders(slug, role, as_of, page, names=names.on(as_of))
+    return represent_page_bytes(request, found.body(), found.next_cursor, headers=names.headers())
 
 
-@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor"))
+@direct_read("/v1/networks/{slug}/roles/{role}/holders", query=("as_of", "limit", "cursor", "lang"))
 async def list_role_holders_directly(read: DirectRead) -> Response:
     """:func:`list_role_holders`, without the framework (kit/direct.py)."""
+    names = read.names()
+    as_of = read.as_of()
     found = await TenureService(read.session, None).holders(
-        read.path("slug"), read.path("role"), read.as_of(), read.page()
+        read.path("slug"), read.path("role"), as_of, read.page(), names=names.on(as_of)
     )
-    return represent_page_bytes(read.request, found.body(), found.next_cursor)
+    return represent_page_bytes(
+        read.request, found.body(), found.next_cursor, headers=names.headers()
+    )
 
 
 @role_router.post(

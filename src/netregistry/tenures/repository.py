@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload
 
 from netregistry.db import read_connection
 from netregistry.kit.dates import PartialDate
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import (
     JsonPage,
     PageRequest,
@@ -107,7 +108,15 @@ class TenureRepository(Repository[Tenure]):
         found: Tenure | None = await self.session.scalar(statement.limit(1))
         return found
 
-    async def holders(self, slug: str, role_slug: str, day: date, page: PageRequest) -> JsonPage:
+    async def holders(
+        self,
+        slug: str,
+        role_slug: str,
+        day: date,
+        page: PageRequest,
+        *,
+        names: NameChoice | None = None,
+    ) -> JsonPage:
         """The holders of the role on ``day``, by member name, as JSON written by
         PostgreSQL (``Page[HolderRow]``): one statement. The anchor counts what is
         missing: 2 the network, 1 the role, 0 nothing."""
@@ -117,9 +126,12 @@ class TenureRepository(Repository[Tenure]):
             "role": role_slug,
             "as_of": day,
         }
+        named = names is not None and not names.plain
+        if named and names is not None:
+            parameters |= names.parameters()
         return await read_json_page(
             await read_connection(self.session),
-            _holders(after=after is not None),
+            _holders(after=after is not None, named=named),
             parameters,
             page=page,
             keys=len(HOLDER_ORDER),
@@ -131,7 +143,7 @@ HOLDER_ORDER = (Member.name, Tenure.id)
 
 
 @functools.cache
-def _holders(*, after: bool) -> Select[Any]:
+def _holders(*, after: bool, named: bool = False) -> Select[Any]:
     """The holders' statement, with placeholders for ``slug``, ``role``, ``as_of`` and
     the page's (:func:`page_parameters`)."""
     network_id = select(Network.id).where(Network.slug == bindparam("slug")).scalar_subquery()
@@ -148,7 +160,7 @@ def _holders(*, after: bool) -> Select[Any]:
     document = json_object(
         {
             "tenure_id": json_value(Tenure.id),
-            "member": member_summary(),
+            "member": member_summary(named=named),
             "start_date": json_value(Tenure.start_date),
             "end_date": json_value(Tenure.end_date),
             "representative": json_value(Tenure.representative),

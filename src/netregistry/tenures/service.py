@@ -18,11 +18,13 @@ from netregistry.errors import (
 from netregistry.kit import integrity
 from netregistry.kit.dates import PartialDate, describe_period, overlap_in_words
 from netregistry.kit.etag import require_match
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import JsonPage, PageRequest
 from netregistry.models import Network, Role, Tenure
 from netregistry.registry import rules
 from netregistry.registry.resolve import network_not_found, role_not_found
 from netregistry.registry.service import RegistryService, RowRefused, without_network
+from netregistry.registry.shapes import with_member_names
 from netregistry.tenures.repository import TenureRepository
 from netregistry.tenures.schemas import (
     HandoverRead,
@@ -55,21 +57,36 @@ class TenureService(RegistryService[TenureRepository]):
         *,
         role: str | None,
         member_id: uuid.UUID | None,
+        names: NameChoice | None = None,
     ) -> tuple[list[TenureRead], str | None]:
         network = await self.resolve.network(slug)
         tenures, cursor = await self.repository.list_page(
             network.id, page, role=role, member_id=member_id
         )
-        return [TenureRead.model_validate(tenure) for tenure in tenures], cursor
+        reads = [TenureRead.model_validate(tenure) for tenure in tenures]
+        return await with_member_names(self.session, reads, names), cursor
 
-    async def get(self, slug: str, tenure_id: uuid.UUID) -> TenureRead:
+    async def get(
+        self, slug: str, tenure_id: uuid.UUID, *, names: NameChoice | None = None
+    ) -> TenureRead:
         network = await self.resolve.network(slug)
-        return TenureRead.model_validate(await self._get(network, tenure_id))
+        read = TenureRead.model_validate(await self._get(network, tenure_id))
+        (named,) = await with_member_names(self.session, [read], names)
+        return named
 
-    async def holders(self, slug: str, role_slug: str, as_of: date, page: PageRequest) -> JsonPage:
-        """A page of ``Page[HolderRow]``, written by PostgreSQL."""
+    async def holders(
+        self,
+        slug: str,
+        role_slug: str,
+        as_of: date,
+        page: PageRequest,
+        *,
+        names: NameChoice | None = None,
+    ) -> JsonPage:
+        """A page of ``Page[HolderRow]``, written by PostgreSQL; holders named as
+        ``names`` chooses (default: their names)."""
         try:
-            found = await self.repository.holders(slug, role_slug, as_of, page)
+            found = await self.repository.holders(slug, role_slug, as_of, page, names=names)
         except InvalidCursor:
             await self.resolve.role(await self.resolve.network(slug), role_slug)  # 404s first
             raise
