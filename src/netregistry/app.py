@@ -22,6 +22,7 @@ from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
 from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
+from netregistry.declarations.endpoints import router as declarations_router
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
 from netregistry.exports.endpoints import router as exports_router
 from netregistry.imports.endpoints import router as imports_router
@@ -219,6 +220,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     for router in (
         networks_router,
+        declarations_router,
         memberships_router,
         imports_router,
         roles_router,

@@ -51,6 +51,8 @@ CACHEABLE_ROUTES = (
     "/v1/networks",
     "/v1/networks/{slug}",
     "/v1/networks/{slug}/stats",
+    "/v1/networks/{slug}/declarations",
+    "/v1/networks/{slug}/declarations/{declaration_id}",
     "/v1/networks/{slug}/members",
     "/v1/networks/{slug}/memberships",
     "/v1/networks/{slug}/memberships/{membership_id}",
