@@ -22,8 +22,8 @@ from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
 from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
-from netregistry.declarations.endpoints import router as declarations_router
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
+from netregistry.declarations.endpoints import router as declarations_router
 from netregistry.exports.endpoints import router as exports_router
 from netregistry.imports.endpoints import router as imports_router
 from netregistry.imports.member_list import ImportQueue
