@@ -12,15 +12,18 @@ from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
     created,
+    json_bytes,
     no_content,
     problems,
     represent,
     represent_page,
     represent_page_bytes,
+    wants_geojson,
 )
 from netregistry.kit.pagination import Page
 from netregistry.kit.types import LOOKUP_PATTERN, CountryCode
 from netregistry.memberships.schemas import (
+    MEMBER_FEATURES_SCHEMA,
     MemberListRow,
     MembershipCreate,
     MembershipRead,
@@ -28,6 +31,7 @@ from netregistry.memberships.schemas import (
 )
 from netregistry.memberships.service import MembershipService
 from netregistry.registry.paths import SlugPath
+from netregistry.registry.places import GEOJSON
 
 router = APIRouter(
     prefix="/v1/networks/{slug}",
@@ -40,6 +44,10 @@ MembershipId = Annotated[uuid.UUID, Path(description="The membership's id.")]
 
 Service = Annotated[MembershipService, service_for(MembershipService)]
 
+# The member list answers GeoJSON to an Accept that asks for it (the read cache and the
+# direct read leave such a request to the framework: kit/readcache.py).
+_VARY_ACCEPT = {"Vary": "Accept"}
+
 _MEMBER_LIST_QUERY = ("as_of", "limit", "cursor", "category", "country", "kind", "role", "q")
 
 
@@ -48,7 +56,13 @@ _MEMBER_LIST_QUERY = ("as_of", "limit", "cursor", "category", "country", "kind",
     operation_id="list_network_members",
     summary="Members on a date",
     response_model=Page[MemberListRow],
-    responses=problems(400, 404),
+    responses={
+        **problems(400, 404),
+        200: {
+            "description": "A page of the member list: JSON, or GeoJSON when asked for.",
+            "content": {GEOJSON: {"schema": MEMBER_FEATURES_SCHEMA}},
+        },
+    },
 )
 async def list_network_members(
     request: Request,
@@ -71,9 +85,21 @@ async def list_network_members(
         str | None,
         Query(min_length=1, max_length=200, pattern=LOOKUP_PATTERN, description="Name search."),
     ] = None,
+    format: Annotated[
+        Literal["json", "geojson"] | None,
+        Query(
+            description=(
+                "`geojson`: the page as an RFC 7946 FeatureCollection (as with "
+                "`Accept: application/geo+json`). Default: JSON."
+            )
+        ),
+    ] = None,
 ) -> Response:
     """The memberships in force on `as_of` (default today), by member name, with the roles
-    each member holds that day."""
+    each member holds that day. As GeoJSON (`format=geojson` or `Accept:
+    application/geo+json`): one Feature per membership, the member's point or
+    `geometry: null` when it has no coordinates, its name, kind, country, category and
+    roles as properties."""
     found = await service.members_on(
         slug,
         as_of,
@@ -84,7 +110,16 @@ async def list_network_members(
         role=role,
         q=q,
     )
-    return represent_page_bytes(request, found.body(), found.next_cursor)
+    if format == "geojson" or (format is None and wants_geojson(request.headers.get("accept"))):
+        collection = await service.members_geojson(found)
+        return represent_page_bytes(
+            request,
+            json_bytes(collection),
+            found.next_cursor,
+            media_type=GEOJSON,
+            headers=_VARY_ACCEPT,
+        )
+    return represent_page_bytes(request, found.body(), found.next_cursor, headers=_VARY_ACCEPT)
 
 
 @direct_read("/v1/networks/{slug}/members", query=_MEMBER_LIST_QUERY)
@@ -101,7 +136,7 @@ async def list_network_members_directly(read: DirectRead) -> Response:
         role=read.text("role", max_length=63),
         q=read.text("q", max_length=200),
     )
-    return represent_page_bytes(read.request, found.body(), found.next_cursor)
+    return represent_page_bytes(read.request, found.body(), found.next_cursor, headers=_VARY_ACCEPT)
 
 
 @router.get(

@@ -117,6 +117,26 @@ def _stats() -> Select[uuid.UUID, str]:
         .scalar_subquery()
     )
 
+    per_country = (
+        select(current.c.country_code, func.sum(current.c.n).cast(BigInteger).label("n"))
+        .where(current.c.country_code.is_not(None))
+        .group_by(current.c.country_code)
+        .subquery("per_country")
+    )
+    # Members per country, the most first (then by code).
+    by_country = (
+        select(
+            json_object_of(
+                json_value(per_country.c.country_code),
+                json_value(per_country.c.n),
+                per_country.c.n.desc(),
+                per_country.c.country_code,
+            )
+        )
+        .select_from(per_country)
+        .scalar_subquery()
+    )
+
     holders = (
         select(
             json_array(member_summary(), Member.name, Member.id).label("holders"),
@@ -148,6 +168,7 @@ def _stats() -> Select[uuid.UUID, str]:
             "countries": json_value(
                 select(func.count(func.distinct(current.c.country_code))).scalar_subquery()
             ),
+            "by_country": by_country,
             "role_holders": role_holders,
         }
     )

@@ -145,6 +145,7 @@ class NetworkStats(ReadSchema):
                     "by_category": {"full": 85, "associate": 46},
                     "by_kind": {"city": 85, "organization": 46},
                     "countries": 20,
+                    "by_country": {"KR": 60, "JP": 12},
                     "role_holders": {"chair": [{"id": "…", "kind": "city", "name": "Seoul"}]},
                 }
             ]
@@ -163,6 +164,10 @@ class NetworkStats(ReadSchema):
     by_category: dict[str, int] = Field(description="Every category of the network, 0 included.")
     by_kind: dict[str, int]
     countries: int = Field(description="Distinct countries of the members.")
+    by_country: dict[str, int] = Field(
+        description="Members per country (organizations without one are not counted), "
+        "the most first."
+    )
     role_holders: dict[str, list[MemberSummary]] = Field(
         description="Every role of the network with its holders that day."
     )
