@@ -56,6 +56,8 @@ def _static(name: str) -> bytes:
 STYLESHEET = _static("directory.css")
 STYLESHEET_URL = f"/directory/assets/directory.{hashlib.sha256(STYLESHEET).hexdigest()[:16]}.css"
 EMBED_SCRIPT = _static("embed.js")
+ICON = _static("icon.svg")
+ICON_URL = f"/directory/assets/icon.{hashlib.sha256(ICON).hexdigest()[:16]}.svg"
 
 
 def _policy(frame_ancestors: str) -> str:
@@ -154,7 +156,7 @@ def _page(request: Request, html: str, policy: str = PAGE_POLICY) -> Response:
 
 
 def _render(template: str, **context: Any) -> str:
-    return _environment.get_template(template).render(stylesheet=STYLESHEET_URL, **context)
+    return _environment.get_template(template).render(stylesheet=STYLESHEET_URL, icon=ICON_URL, **context)
 
 
 _NETWORK_QUERY = ("as_of", "lang", "category", "country", "kind", "q", "cursor")
@@ -306,6 +308,7 @@ def _asset(content: bytes, media_type: str, cache_control: str) -> Any:
 router.add_api_route(
     STYLESHEET_URL, _asset(STYLESHEET, "text/css; charset=utf-8", _ASSET_CACHE), methods=["GET"]
 )
+router.add_api_route(ICON_URL, _asset(ICON, SVG, _ASSET_CACHE), methods=["GET"])
 router.add_api_route(
     "/embed.js",
     _asset(EMBED_SCRIPT, "text/javascript; charset=utf-8", _SCRIPT_CACHE),

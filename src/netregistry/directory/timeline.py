@@ -57,13 +57,15 @@ def in_words(tenure: Tenure) -> str:
 
 
 def _rows(tenures: Sequence[Tenure], first: date, last: date) -> list[list[Tenure]]:
-    """Tenures in start order, each in the first row it does not overlap."""
+    """Tenures in start order, each in the first row where it overlaps no certain day."""
     rows: list[list[Tenure]] = []
     ends: list[date] = []
     ordered = sorted(tenures, key=lambda t: (t.start.first_day() if t.start else first, t.holder))
     for tenure in ordered:
-        start = tenure.start.first_day() if tenure.start else first
-        end = tenure.end.last_day() if tenure.end else last
+        # By the certain days (kit/dates.py): a handover within an uncertain month stays
+        # in one row, the one holder fading out over the month the other fades in.
+        start = tenure.start.last_day() if tenure.start else first
+        end = tenure.end.first_day() if tenure.end else last
         for index, row_end in enumerate(ends):
             if row_end <= start:
                 rows[index].append(tenure)
