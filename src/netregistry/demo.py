@@ -193,8 +193,8 @@ async def load_demo(session: AsyncSession) -> int:
             else "Named among the member cities whose mayors attend the 2025 general assembly."
         )
         await loader.membership("metropolis", name, f"{note} Source: {METROPOLIS_SOURCE}.")
-    for network, declaration in DECLARATIONS.items():
-        await loader.declaration(network, declaration)
+    for slug, declaration in DECLARATIONS.items():
+        await loader.declaration(slug, declaration)
     for definition in CITYNET_ROLES:
         await loader.role("citynet", definition)
     for role, name, start, end, note in CITYNET_TENURES:

@@ -156,7 +156,9 @@ def _page(request: Request, html: str, policy: str = PAGE_POLICY) -> Response:
 
 
 def _render(template: str, **context: Any) -> str:
-    return _environment.get_template(template).render(stylesheet=STYLESHEET_URL, icon=ICON_URL, **context)
+    return _environment.get_template(template).render(
+        stylesheet=STYLESHEET_URL, icon=ICON_URL, **context
+    )
 
 
 _NETWORK_QUERY = ("as_of", "lang", "category", "country", "kind", "q", "cursor")

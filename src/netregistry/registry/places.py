@@ -28,7 +28,11 @@ async def coordinates(
             Member.latitude.is_not(None),
         )
     )
-    return {row[0]: (float(row[1]), float(row[2])) for row in rows}
+    return {
+        id: (longitude, latitude)
+        for id, longitude, latitude in rows.tuples()
+        if longitude is not None and latitude is not None
+    }
 
 
 GEOJSON = "application/geo+json"
