@@ -48,7 +48,17 @@ Service = Annotated[MembershipService, service_for(MembershipService)]
 # direct read leave such a request to the framework: kit/readcache.py).
 _VARY_ACCEPT = {"Vary": "Accept"}
 
-_MEMBER_LIST_QUERY = ("as_of", "limit", "cursor", "category", "country", "kind", "role", "q")
+_MEMBER_LIST_QUERY = (
+    "as_of",
+    "limit",
+    "cursor",
+    "category",
+    "country",
+    "kind",
+    "role",
+    "q",
+    "format",
+)
 
 
 @router.get(
@@ -125,6 +135,8 @@ async def list_network_members(
 @direct_read("/v1/networks/{slug}/members", query=_MEMBER_LIST_QUERY)
 async def list_network_members_directly(read: DirectRead) -> Response:
     """:func:`list_network_members`, without the framework (kit/direct.py)."""
+    # GeoJSON is the framework's to answer (its coordinates are read through the ORM).
+    read.choice("format", ("json",))
     country = read.text("country", max_length=2, pattern=COUNTRY)
     found = await MembershipService(read.session, None).members_on(
         read.path("slug"),
