@@ -29,9 +29,7 @@ PROBLEM = "application/problem+json"
 VALIDATION = "urn:netregistry:problem:validation-failed"
 ABSENT = "00000000-0000-4000-8000-000000000000"
 MEMBERS = "/v1/networks/citynet/members"
-MEMBERS_TAKE = (
-    "`category`, `country`, `kind`, `role`, `q`, `format`, `as_of`, `limit` and `cursor`"
-)
+MEMBERS_TAKE = "`category`, `country`, `kind`, `role`, `q`, `format`, `as_of`, `limit` and `cursor`"
 
 
 def _refused(response: httpx.Response) -> dict[str, Any]:

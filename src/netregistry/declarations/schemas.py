@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import NUMBER_ONLY, CategorySlug, LongText, ShortText, WebUrl
+from netregistry.kit.types import NUMBER_ONLY, LongText, ShortText, WebUrl
 
 Count = Annotated[int, Field(ge=0, le=10_000_000), NUMBER_ONLY]
 
@@ -44,7 +44,8 @@ class DeclarationCreate(WriteSchema):
     model_config = ConfigDict(json_schema_extra={"examples": [CITYNET_2013]})
 
     date: HistoricalDate = Field(description=_DESCRIPTIONS["date"])
-    by_category: dict[CategorySlug, Count] = Field(
+    # Keys are checked against the network's categories (unknown_category), in words.
+    by_category: dict[str, Count] = Field(
         default_factory=dict, max_length=20, description=_DESCRIPTIONS["by_category"]
     )
     total: Count | None = Field(default=None, description=_DESCRIPTIONS["total"])
