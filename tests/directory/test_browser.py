@@ -264,6 +264,7 @@ async def test_the_page_shows_citynets_office_holders_and_passes_axe(
     assert errors == []
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(SCREENSHOTS / "network-citynet.png"), full_page=True)
+    await page.screenshot(path=str(SCREENSHOTS / "network-citynet-top.png"))
 
 
 async def test_filter_and_search_work_without_javascript(

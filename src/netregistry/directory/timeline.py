@@ -57,23 +57,38 @@ def in_words(tenure: Tenure) -> str:
 
 
 def _rows(tenures: Sequence[Tenure], first: date, last: date) -> list[list[Tenure]]:
-    """Tenures in start order, each in the first row where it overlaps no certain day."""
-    rows: list[list[Tenure]] = []
-    ends: list[date] = []
-    ordered = sorted(tenures, key=lambda t: (t.start.first_day() if t.start else first, t.holder))
-    for tenure in ordered:
+    """Tenures in start order, each in the first row where it overlaps no certain day;
+    among tenures that start together, one that continues a row's holder (London
+    chairing again) takes that row first."""
+
+    def certain(tenure: Tenure) -> tuple[date, date]:
         # By the certain days (kit/dates.py): a handover within an uncertain month stays
         # in one row, the one holder fading out over the month the other fades in.
         start = tenure.start.last_day() if tenure.start else first
         end = tenure.end.first_day() if tenure.end else last
-        for index, row_end in enumerate(ends):
-            if row_end <= start:
-                rows[index].append(tenure)
-                ends[index] = end
-                break
-        else:
-            rows.append([tenure])
-            ends.append(end)
+        return start, end
+
+    rows: list[list[Tenure]] = []
+    ends: list[date] = []
+    ordered = sorted(tenures, key=lambda t: (certain(t)[0], t.holder))
+    groups: dict[date, list[Tenure]] = {}
+    for tenure in ordered:
+        groups.setdefault(certain(tenure)[0], []).append(tenure)
+    for start, group in groups.items():
+        free = {index for index, row_end in enumerate(ends) if row_end <= start}
+        holders = {rows[index][-1].holder: index for index in sorted(free, reverse=True)}
+        continuing = [t for t in group if t.holder in holders]
+        for tenure in continuing + [t for t in group if t not in continuing]:
+            index = holders.pop(tenure.holder, None) if tenure in continuing else None
+            if index is None or index not in free:
+                index = min(free) if free else None
+            if index is None:
+                rows.append([tenure])
+                ends.append(certain(tenure)[1])
+                continue
+            free.discard(index)
+            rows[index].append(tenure)
+            ends[index] = certain(tenure)[1]
     return rows
 
 
@@ -185,6 +200,7 @@ def _bar(tenure: Tenure, top: float, x: Scale, first: date, last: date, prefix: 
         )
     pieces.append(
         f'<rect class="solid" x="{x1}" y="{top}" width="{round(x2 - x1, 1)}" height="{BAR}" '
+        'stroke="#ffffff" stroke-width="1" '
         f'fill="{BAR_COLOUR}"/>'
     )
     if x3 > x2:
