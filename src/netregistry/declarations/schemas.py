@@ -8,7 +8,13 @@ from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, WriteSchema
-from netregistry.kit.types import NUMBER_ONLY, LongText, ShortText, WebUrl
+from netregistry.kit.types import (
+    CATEGORY_SLUG_PATTERN,
+    NUMBER_ONLY,
+    LongText,
+    ShortText,
+    WebUrl,
+)
 
 Count = Annotated[int, Field(ge=0, le=10_000_000), NUMBER_ONLY]
 
@@ -38,15 +44,41 @@ _DESCRIPTIONS = {
 }
 
 
+# "At least one figure and a source", as the contract states it.
+_FIGURES_AND_SOURCE: list[dict[str, Any]] = [
+    {
+        "anyOf": [
+            {"required": ["total"], "properties": {"total": {"type": "integer"}}},
+            {"required": ["countries"], "properties": {"countries": {"type": "integer"}}},
+            {
+                "required": ["by_category"],
+                "properties": {"by_category": {"type": "object", "minProperties": 1}},
+            },
+        ]
+    },
+    {
+        "anyOf": [
+            {"required": ["source"], "properties": {"source": {"type": "string"}}},
+            {"required": ["source_url"], "properties": {"source_url": {"type": "string"}}},
+        ]
+    },
+]
+
+
 class DeclarationCreate(WriteSchema):
     """Figures a network states about itself: at least one figure and a source."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [CITYNET_2013]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [CITYNET_2013], "allOf": _FIGURES_AND_SOURCE}
+    )
 
     date: HistoricalDate = Field(description=_DESCRIPTIONS["date"])
     # Keys are checked against the network's categories (unknown_category), in words.
     by_category: dict[str, Count] = Field(
-        default_factory=dict, max_length=20, description=_DESCRIPTIONS["by_category"]
+        default_factory=dict,
+        max_length=20,
+        description=_DESCRIPTIONS["by_category"],
+        json_schema_extra={"propertyNames": {"pattern": CATEGORY_SLUG_PATTERN}},
     )
     total: Count | None = Field(default=None, description=_DESCRIPTIONS["total"])
     countries: Count | None = Field(default=None, description=_DESCRIPTIONS["countries"])
