@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, JsonValue, model_validator
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.schemas import ReadSchema, WriteSchema
@@ -45,7 +45,7 @@ _DESCRIPTIONS = {
 
 
 # "At least one figure and a source", as the contract states it.
-_FIGURES_AND_SOURCE: list[dict[str, Any]] = [
+_FIGURES_AND_SOURCE: list[JsonValue] = [
     {
         "anyOf": [
             {"required": ["total"], "properties": {"total": {"type": "integer"}}},
