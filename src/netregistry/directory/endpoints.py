@@ -85,6 +85,7 @@ def embed_policy(origins: Sequence[str]) -> str:
 _LANG = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$")
 _LOOKUP = re.compile(LOOKUP_PATTERN)
 _CURSOR = re.compile(CURSOR_PATTERN)
+_SEARCH = re.compile(r"^[^\x00-\x1f\x7f]+$")
 _COUNTRY: TypeAdapter[str] = TypeAdapter(CountryCode)
 
 
@@ -105,12 +106,21 @@ class PageQuery:
             raise unknown_query_parameters(unknown, takes)
         self.values = {name: value.strip() for name, value in given.items() if value.strip()}
 
-    def text(self, name: str, *, max_length: int, pattern: re.Pattern[str] = _LOOKUP) -> str | None:
+    def text(
+        self,
+        name: str,
+        *,
+        max_length: int,
+        pattern: re.Pattern[str] = _LOOKUP,
+        rule: str = "lowercase letters, digits, hyphens or underscores",
+    ) -> str | None:
         value = self.values.get(name)
         if value is None:
             return None
         if len(value) > max_length or not pattern.match(value):
-            raise _refused(name, f"not a valid {name} (at most {max_length} characters)")
+            raise _refused(
+                name, f"use {rule}, at most {max_length} characters (got {value[:60]!r})"
+            )
         return value
 
     def as_of(self) -> date:
@@ -118,7 +128,9 @@ class PageQuery:
         return parse_day(value) if value is not None else datetime.now(UTC).date()
 
     def lang(self) -> tuple[str, dict[str, str]]:
-        return labels_for(self.text("lang", max_length=35, pattern=_LANG))
+        return labels_for(
+            self.text("lang", max_length=35, pattern=_LANG, rule="a language tag such as ko or en")
+        )
 
     def filters(self) -> service.Filters:
         country = self.values.get("country")
@@ -136,11 +148,18 @@ class PageQuery:
             category=self.text("category", max_length=63),
             country=country,
             kind=kind,
-            q=self.text("q", max_length=200, pattern=re.compile(r"^[^\x00-\x1f]+$")),
+            q=self.text(
+                "q", max_length=200, pattern=_SEARCH, rule="a name without control characters"
+            ),
         )
 
     def members_page(self, request: Request) -> PageRequest:
-        cursor = self.text("cursor", max_length=MAX_CURSOR_LENGTH, pattern=_CURSOR)
+        cursor = self.text(
+            "cursor",
+            max_length=MAX_CURSOR_LENGTH,
+            pattern=_CURSOR,
+            rule="the cursor of a Next members link",
+        )
         return PageRequest(
             limit=service.MEMBERS_PER_PAGE,
             cursor=cursor,

@@ -47,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
         "none_found": "No member matches.",
         "source": "Source",
         "skip": "Skip to the members",
+        "no_offices": "No offices are recorded for this network.",
     },
     "ko": {
         "directory": "도시 네트워크 목록",
@@ -91,6 +92,7 @@ LABELS: dict[str, dict[str, str]] = {
         "none_found": "해당하는 회원이 없습니다.",
         "source": "출처",
         "skip": "회원 목록으로 건너뛰기",
+        "no_offices": "이 네트워크에 기록된 직책이 없습니다.",
     },
 }
 
