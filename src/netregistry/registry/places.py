@@ -28,11 +28,12 @@ async def coordinates(
             Member.latitude.is_not(None),
         )
     )
-    return {
-        id: (longitude, latitude)
-        for id, longitude, latitude in rows.tuples()
-        if longitude is not None and latitude is not None
-    }
+    located: dict[uuid.UUID, Coordinates] = {}
+    for row in rows:
+        member_id, longitude, latitude = row
+        if longitude is not None and latitude is not None:
+            located[member_id] = (longitude, latitude)
+    return located
 
 
 GEOJSON = "application/geo+json"
