@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 
 SOURCE = Path(__file__).resolve().parents[1] / "src"
-NOUNS = ("networks", "members", "memberships", "roles", "tenures")
+NOUNS = ("networks", "members", "memberships", "roles", "tenures", "declarations")
 # The layers, from the bottom; a module imports only from its own layer or below.
 LAYERS = (
     ("kit", "models", "auth", "audit", "db", "config", "errors", "migrations", "embedded"),
     ("registry",),
     NOUNS,
-    ("imports", "exports", "changes", "demo", "system"),
+    ("imports", "exports", "changes", "demo", "system", "directory"),
     ("app", "cli", "serving", "__main__"),
 )
 # Where SQL may be built: repositories, the core, and the foundations below them.

@@ -23,6 +23,8 @@ from netregistry.audit.endpoints import router as audit_router
 from netregistry.changes.endpoints import router as changes_router
 from netregistry.config import Settings, get_settings
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
+from netregistry.declarations.endpoints import router as declarations_router
+from netregistry.directory.endpoints import router as directory_router
 from netregistry.exports.endpoints import router as exports_router
 from netregistry.imports.endpoints import router as imports_router
 from netregistry.imports.member_list import ImportQueue
@@ -217,8 +219,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_exception_handlers(app)
     app.include_router(system_router)
     app.include_router(docs_router)
+    app.include_router(directory_router)
     for router in (
         networks_router,
+        declarations_router,
         memberships_router,
         imports_router,
         roles_router,

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         ),
     )
     cors_origins: list[str] = Field(default=["*"])
+    embed_origins: list[str] = Field(
+        default=[],
+        description=(
+            "Origins (scheme://host[:port]) whose pages may frame the embeddable member "
+            "list (/embed/...), listed in its frame-ancestors; empty: none may."
+        ),
+    )
     public_url: str | None = Field(
         default=None,
         description=(
@@ -205,6 +212,24 @@ class Settings(BaseSettings):
     def _absolute(cls, value: Path) -> Path:
         # Absolute once: every process and message names the same directory.
         return value.expanduser().resolve()
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            parts = urlsplit(origin)
+            if (
+                parts.scheme not in ("http", "https")
+                or not parts.netloc
+                or origin != f"{parts.scheme}://{parts.netloc}"
+                or parts.username
+                or any(character in origin for character in "'\";, *\t\r\n")
+            ):
+                raise ValueError(
+                    f"{origin!r} is not an origin; give scheme and host (and port) only, "
+                    "e.g. https://partner.example.org"
+                )
+        return value
 
     @field_validator("public_url")
     @classmethod

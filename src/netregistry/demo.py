@@ -20,6 +20,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from netregistry.declarations.repository import DeclarationRepository
+from netregistry.declarations.schemas import DeclarationCreate
+from netregistry.declarations.service import DeclarationService
 from netregistry.kit.dates import PartialDate
 from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import CityCreate
@@ -190,6 +193,26 @@ METROPOLIS_MEMBERS = [
     "Johannesburg",
 ]
 
+# What each network said of itself, as the articles report it (they give no URL).
+DECLARATIONS = {
+    "citynet": DeclarationCreate(
+        date=PartialDate(2013),
+        by_category={"full": 85, "associate": 46},
+        source=CITYNET_SOURCE,
+        note=(
+            "85 local governments as full members and 46 institutions and organizations, "
+            "including international NGOs, as associate members."
+        ),
+    ),
+    "metropolis": DeclarationCreate(
+        date=PartialDate(2025, 9),
+        total=163,
+        countries=65,
+        source=METROPOLIS_SOURCE,
+        note="163 member cities in 65 countries, announced on 14 September 2025.",
+    ),
+}
+
 CITYNET_ROLES = [
     RoleCreate(slug="chair", name="Chair city", max_holders=1, eligible_categories=["full"]),
     RoleCreate(slug="executive", name="Executive city", eligible_categories=["full"]),
@@ -230,6 +253,8 @@ async def load_demo(session: AsyncSession) -> int:
             else "Named among the member cities whose mayors attend the 2025 general assembly."
         )
         await loader.membership("metropolis", name, f"{note} Source: {METROPOLIS_SOURCE}.")
+    for slug, declaration in DECLARATIONS.items():
+        await loader.declaration(slug, declaration)
     for definition in CITYNET_ROLES:
         await loader.role("citynet", definition)
     for role, name, start, end, note in CITYNET_TENURES:
@@ -284,6 +309,12 @@ class _Loader:
             await MembershipService(self.session, None).create(
                 network, MembershipCreate(member_id=member_id, category="full", note=note)
             )
+            self.created += 1
+
+    async def declaration(self, network: str, data: DeclarationCreate) -> None:
+        of = await self.resolve.network(network)
+        if not await DeclarationRepository(self.session).dated(of.id, data.date):
+            await DeclarationService(self.session, None).create(network, data)
             self.created += 1
 
     async def role(self, network: str, data: RoleCreate) -> None:

@@ -67,6 +67,7 @@ def _reads(ids: dict[str, str]) -> dict[str, list[str]]:
             f"{network}/members?role=executive&as_of=2012-06-30",
             f"{network}/members?q=seou",
             f"{network}/members?q=%EC%84%9C%EC%9A%B8",
+            f"{network}/members?format=json",
         ],
         "/v1/networks/{slug}/roles/{role}/holders": [
             f"{network}/roles/chair/holders",
@@ -105,6 +106,8 @@ DECLINED = [
     "/v1/networks/citynet/members?as_of=2014-02-30",
     "/v1/networks/citynet/members?as_of=20140101",
     "/v1/networks/citynet/members?kind=planet",
+    "/v1/networks/citynet/members?format=geojson",
+    "/v1/networks/citynet/members?format=xml",
     "/v1/networks/citynet/members?country=KOR",
     "/v1/networks/citynet/members?q=",
     "/v1/networks/citynet/members?category=" + "x" * 64,

@@ -29,7 +29,9 @@ PROBLEM = "application/problem+json"
 VALIDATION = "urn:netregistry:problem:validation-failed"
 ABSENT = "00000000-0000-4000-8000-000000000000"
 MEMBERS = "/v1/networks/citynet/members"
-MEMBERS_TAKE = "`category`, `country`, `kind`, `role`, `q`, `as_of`, `limit`, `cursor` and `lang`"
+MEMBERS_TAKE = (
+    "`category`, `country`, `kind`, `role`, `q`, `format`, `as_of`, `limit`, `cursor` and `lang`"
+)
 
 
 def _refused(response: httpx.Response) -> dict[str, Any]:

@@ -100,6 +100,12 @@ def role(**fields: Any) -> dict[str, Any]:
     return {"slug": "vice", "name": "Vice", **fields}
 
 
+def declares(**fields: Any) -> dict[str, Any]:
+    """A declaration of CITYNET's figures, with ``fields`` (None: left out)."""
+    body = {"date": "2013", "total": 131, "source": "An article (2013)", **fields}
+    return {name: value for name, value in body.items() if value is not None}
+
+
 def csv(*rows: str) -> bytes:
     return CSV_HEADER + "".join(f"{row}\r\n" for row in rows).encode()
 
@@ -116,6 +122,7 @@ TENURES = "/v1/networks/citynet/tenures"
 ROLES = "/v1/networks/citynet/roles"
 HANDOVER = f"{ROLES}/chair/handover"
 MEMBERS = "/v1/networks/citynet/members"
+DECLARATIONS = "/v1/networks/citynet/declarations"
 IMPORT = "/v1/networks/citynet/memberships:import"
 CSV_HEADER = b"name,country_code,category,start_date,wikidata\r\n"
 TEN_MB = b'{"name": "' + b"x" * (10 * 1024 * 1024) + b'", "country_code": "FR"}'
@@ -367,6 +374,29 @@ CASES: list[Case] = [
     delete("auth-scoped-key-delete-city", "/v1/cities/<city>", 403, "forbidden", auth="scoped"),
     delete("auth-scoped-key-delete-organization", "/v1/organizations/<org>", 403, "forbidden", auth="scoped"),
     get("auth-scoped-key-audit", "/v1/audit", 403, "forbidden", auth="scoped"),
+    # --- declared figures ---------------------------------------------------------------------
+    post("declaration-no-figure", DECLARATIONS, 422, V, declares(total=None)),
+    post("declaration-no-source", DECLARATIONS, 422, V, declares(source=None)),
+    post("declaration-unknown-category", DECLARATIONS, 422, V, declares(by_category={"guest": 3})),
+    post("declaration-category-capitals", DECLARATIONS, 422, V, declares(by_category={"Full": 3})),
+    post("declaration-negative-total", DECLARATIONS, 422, V, declares(total=-1)),
+    post("declaration-total-is-text", DECLARATIONS, 422, V, declares(total="85")),
+    post("declaration-total-true", DECLARATIONS, 422, V, declares(total=True)),
+    post("declaration-bad-date", DECLARATIONS, 422, V, declares(date="2013-13")),
+    post("declaration-source-url-not-http", DECLARATIONS, 422, V, declares(source_url="javascript:alert(1)")),
+    post("declaration-source-line-break", DECLARATIONS, 422, V, declares(source="A\nB")),
+    post("declaration-unknown-field", DECLARATIONS, 422, V, declares(members=5)),
+    post("declaration-unknown-network", "/v1/networks/nowhere/declarations", 404, NF, declares()),
+    post("declaration-without-key", DECLARATIONS, 401, "unauthorized", declares(), auth="none"),
+    post("declaration-scoped-key-other-network", DECLARATIONS, 403, "forbidden", declares(), auth="scoped"),
+    get("declarations-unknown-network", "/v1/networks/nowhere/declarations", 404, NF),
+    get("declarations-forged-cursor", f"{DECLARATIONS}?cursor={FORGED}", 400, CURSOR),
+    get("declarations-unknown-parameter", f"{DECLARATIONS}?as_of=2014-01-01", 422, V),
+    get("declaration-absent", f"{DECLARATIONS}/{ABSENT}", 404, NF),
+    get("declaration-not-a-uuid", f"{DECLARATIONS}/not-a-uuid", 422, V),
+    delete("declaration-delete-absent", f"{DECLARATIONS}/{ABSENT}", 404, NF),
+    delete("declaration-delete-without-key", f"{DECLARATIONS}/{ABSENT}", 401, "unauthorized", auth="none"),
+    get("members-geojson-unknown-format", f"{MEMBERS}?format=kml", 422, V),
 ]
 # fmt: on
 

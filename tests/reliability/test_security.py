@@ -239,6 +239,7 @@ def _fill(path: str, ids: dict[str, str]) -> str:
         "member_id": ids["organization" if path.startswith("/v1/organizations") else "city"],
         "membership_id": ids["membership"],
         "tenure_id": ids["tenure"],
+        "declaration_id": ids["declaration"],
     }
     return re.sub(r"\{(\w+)\}", lambda match: values[match.group(1)], path)
 
@@ -282,6 +283,14 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
         "/v1/networks/metropolis", json={"description": "Global"}, headers=probe
     )
     assert patched.status_code == 200
+    declaration = await builders.post(
+        client,
+        "/v1/networks/metropolis/declarations",
+        probe,
+        date="2025",
+        total=163,
+        source="An article (2025)",
+    )
     key_id = str(await db.scalar("SELECT id FROM api_keys WHERE name = :name", name=ACTOR))
     assert (
         await db.scalar(
@@ -290,7 +299,7 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
             name=ACTOR,
             rid=REQUEST_ID,
         )
-        == 7
+        == 8
     )
     # (Before-images are no secret: each is the state an earlier change published.)
     secrets = (ACTOR, key_id, REQUEST_ID)
@@ -301,6 +310,7 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
         "organization": organization["id"],
         "membership": membership["id"],
         "tenure": tenure["id"],
+        "declaration": declaration["id"],
     }
     schema = (await client.get("/openapi.json")).json()
     checked: list[str] = []

@@ -101,7 +101,7 @@ class Edge:
             return
         started = time.perf_counter()
         method: str = scope["method"]
-        incoming = origin = if_none_match = None
+        incoming = origin = if_none_match = accept = None
         authorization = preflight = False
         size = len(scope.get("raw_path") or scope["path"].encode()) + len(scope["query_string"])
         for name, value in scope["headers"]:
@@ -116,6 +116,8 @@ class Edge:
                 incoming = value
             elif name == b"access-control-request-method":
                 preflight = True
+            elif name == b"accept":
+                accept = value
         # The server's own id names the request in the audit log, the logs and problem
         # documents; a client's id is kept beside it and echoed, never put in its place.
         request_id = os.urandom(16).hex()
@@ -153,6 +155,7 @@ class Edge:
                     send_at_edge,
                     authorization=authorization,
                     if_none_match=if_none_match,
+                    accept=accept,
                 )
         finally:
             elapsed = time.perf_counter() - started

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from netregistry.errors import Problem
 from netregistry.kit.etag import etag_of_bytes, none_match
 from netregistry.kit.pagination import Page
+from netregistry.kit.readcache import asks_for_geojson
 
 JSON = "application/json"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -52,15 +53,19 @@ def represent_bytes(
     *,
     status_code: int = 200,
     headers: Mapping[str, str] | None = None,
+    media_type: str = JSON,
 ) -> Response:
-    """Like :func:`represent`, for a representation already written as JSON bytes."""
+    """Like :func:`represent`, for a representation already written as bytes (JSON
+    unless ``media_type`` says otherwise)."""
     etag = etag_of_bytes(content)
     response_headers = {"ETag": etag, **(headers or {})}
     if request.method in ("GET", "HEAD"):
         response_headers.update(_cache_headers(request))
         if none_match(request.headers.get("if-none-match"), etag):
             return Response(status_code=304, headers=response_headers)
-    return Response(content, status_code=status_code, media_type=JSON, headers=response_headers)
+    return Response(
+        content, status_code=status_code, media_type=media_type, headers=response_headers
+    )
 
 
 def created(request: Request, body: BaseModel, location: str) -> Response:
@@ -82,12 +87,22 @@ def represent_page_bytes(
     content: bytes,
     next_cursor: str | None,
     *,
+    media_type: str = JSON,
     headers: Mapping[str, str] | None = None,
 ) -> Response:
-    """Like :func:`represent_page`, for a page already written as JSON bytes."""
+    """Like :func:`represent_page`, for a page already written as bytes."""
     return represent_bytes(
-        request, content, headers={**_next_link(request, next_cursor), **(headers or {})}
+        request,
+        content,
+        headers={**(headers or {}), **_next_link(request, next_cursor)},
+        media_type=media_type,
     )
+
+
+def wants_geojson(accept: str | None) -> bool:
+    """Whether an ``Accept`` header asks for GeoJSON (``application/geo+json``) and not
+    for JSON before it (as kit/readcache.py decides for the cache)."""
+    return asks_for_geojson(accept.encode("latin-1") if accept else None)
 
 
 def _next_link(request: Request, next_cursor: str | None) -> dict[str, str]:

@@ -52,6 +52,8 @@ CACHEABLE_ROUTES = (
     "/v1/networks",
     "/v1/networks/{slug}",
     "/v1/networks/{slug}/stats",
+    "/v1/networks/{slug}/declarations",
+    "/v1/networks/{slug}/declarations/{declaration_id}",
     "/v1/networks/{slug}/members",
     "/v1/networks/{slug}/memberships",
     "/v1/networks/{slug}/memberships/{membership_id}",
@@ -65,6 +67,11 @@ CACHEABLE_ROUTES = (
     "/v1/organizations",
     "/v1/organizations/{member_id}",
     "/v1/members/{member_id}/memberships",
+    # The public directory's pages (directory/endpoints.py).
+    "/",
+    "/networks/{slug}",
+    "/networks/{slug}/timeline.svg",
+    "/embed/networks/{slug}/members",
 )
 
 # An answer larger than this share of the budget would evict too much to be worth it.
@@ -79,6 +86,13 @@ _PER_REQUEST = frozenset(
 _ENTRY_OVERHEAD = 256
 
 Key = tuple[str, str, tuple[tuple[str, str], ...], str, bytes | None]
+
+
+def asks_for_geojson(accept: bytes | None) -> bool:
+    """Whether an ``Accept`` header asks for GeoJSON: the member list then answers a
+    representation its JSON's cache entry is not, so such a request is computed by the
+    framework, never answered from the cache nor by a direct read."""
+    return accept is not None and b"geo+json" in accept.lower()
 
 
 def today() -> date:
@@ -257,6 +271,7 @@ class ReadCacheFront:
         *,
         authorization: bool,
         if_none_match: bytes | None,
+        accept: bytes | None = None,
     ) -> None:
         cache = self.cache
         method = scope["method"]
@@ -265,7 +280,7 @@ class ReadCacheFront:
                 send = self._invalidating(send)
             await app(scope, receive, send)
             return
-        found = None if authorization else self._lookup(scope)
+        found = None if authorization or asks_for_geojson(accept) else self._lookup(scope)
         if found is None:
             await app(scope, receive, send)
             return

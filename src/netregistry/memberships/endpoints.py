@@ -12,15 +12,18 @@ from netregistry.kit.http import (
     WRITE_STATUSES,
     IfMatch,
     created,
+    json_bytes,
     no_content,
     problems,
     represent,
     represent_page,
     represent_page_bytes,
+    wants_geojson,
 )
 from netregistry.kit.pagination import Page
 from netregistry.kit.types import LOOKUP_PATTERN, CountryCode
 from netregistry.memberships.schemas import (
+    MEMBER_FEATURES_SCHEMA,
     MemberListRow,
     MembershipCreate,
     MembershipRead,
@@ -28,6 +31,7 @@ from netregistry.memberships.schemas import (
 )
 from netregistry.memberships.service import MembershipService
 from netregistry.registry.paths import SlugPath
+from netregistry.registry.places import GEOJSON
 
 router = APIRouter(
     prefix="/v1/networks/{slug}",
@@ -40,6 +44,10 @@ MembershipId = Annotated[uuid.UUID, Path(description="The membership's id.")]
 
 Service = Annotated[MembershipService, service_for(MembershipService)]
 
+# The member list varies by Accept (GeoJSON, which the read cache and the direct read
+# leave to the framework: kit/readcache.py) and by Accept-Language (the names).
+_VARY_ACCEPT = "Accept, Accept-Language"
+
 _MEMBER_LIST_QUERY = (
     "as_of",
     "limit",
@@ -50,6 +58,7 @@ _MEMBER_LIST_QUERY = (
     "role",
     "q",
     "lang",
+    "format",
 )
 
 
@@ -58,7 +67,13 @@ _MEMBER_LIST_QUERY = (
     operation_id="list_network_members",
     summary="Members on a date",
     response_model=Page[MemberListRow],
-    responses=problems(400, 404),
+    responses={
+        **problems(400, 404),
+        200: {
+            "description": "A page of the member list: JSON, or GeoJSON when asked for.",
+            "content": {GEOJSON: {"schema": MEMBER_FEATURES_SCHEMA}},
+        },
+    },
 )
 async def list_network_members(
     request: Request,
@@ -82,12 +97,24 @@ async def list_network_members(
         str | None,
         Query(min_length=1, max_length=200, pattern=LOOKUP_PATTERN, description="Name search."),
     ] = None,
+    format: Annotated[
+        Literal["json", "geojson"] | None,
+        Query(
+            description=(
+                "`geojson`: the page as an RFC 7946 FeatureCollection (as with "
+                "`Accept: application/geo+json`). Default: JSON."
+            )
+        ),
+    ] = None,
 ) -> Response:
     """The memberships in force on `as_of` (default today), by member name, with the roles
     each member holds that day. Each member's `name` is the one in force on `as_of` in
     the language asked for (`lang`, else `Accept-Language`), falling back to broader
     tags and then to its default name; as of 1990 a member once called otherwise shows
-    its name of then (Bombay, not Mumbai)."""
+    its name of then (Bombay, not Mumbai).
+    As GeoJSON (`format=geojson` or `Accept: application/geo+json`): one Feature per
+    membership, the member's point or `geometry: null` when it has no coordinates, its
+    name, kind, country, category and roles as properties."""
     found = await service.members_on(
         slug,
         as_of,
@@ -99,12 +126,20 @@ async def list_network_members(
         q=q,
         names=names.on(as_of),
     )
-    return represent_page_bytes(request, found.body(), found.next_cursor, headers=names.headers())
+    headers = {**names.headers(), "Vary": _VARY_ACCEPT}
+    if format == "geojson" or (format is None and wants_geojson(request.headers.get("accept"))):
+        collection = await service.members_geojson(found)
+        return represent_page_bytes(
+            request, json_bytes(collection), found.next_cursor, media_type=GEOJSON, headers=headers
+        )
+    return represent_page_bytes(request, found.body(), found.next_cursor, headers=headers)
 
 
 @direct_read("/v1/networks/{slug}/members", query=_MEMBER_LIST_QUERY)
 async def list_network_members_directly(read: DirectRead) -> Response:
     """:func:`list_network_members`, without the framework (kit/direct.py)."""
+    # GeoJSON is the framework's to answer (its coordinates are read through the ORM).
+    read.choice("format", ("json",))
     country = read.text("country", max_length=2, pattern=COUNTRY)
     names = read.names()
     as_of = read.as_of()
@@ -120,7 +155,10 @@ async def list_network_members_directly(read: DirectRead) -> Response:
         names=names.on(as_of),
     )
     return represent_page_bytes(
-        read.request, found.body(), found.next_cursor, headers=names.headers()
+        read.request,
+        found.body(),
+        found.next_cursor,
+        headers={**names.headers(), "Vary": _VARY_ACCEPT},
     )
 
 

@@ -173,3 +173,62 @@ class MembershipImportReport(ReadSchema):
         description="Rows matched to a city already in the registry.", examples=[1]
     )
     created_memberships: int = Field(description="Memberships added.", examples=[1])
+
+
+# The member list as GeoJSON (RFC 7946), as the contract states it.
+MEMBER_FEATURES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": (
+        "A page of the member list as an RFC 7946 FeatureCollection: one Feature per "
+        "membership, the member's point (longitude, latitude) or null; `next_cursor` as "
+        "in the JSON page."
+    ),
+    "required": ["type", "features", "next_cursor"],
+    "properties": {
+        "type": {"const": "FeatureCollection"},
+        "next_cursor": {"type": ["string", "null"]},
+        "features": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "id", "geometry", "properties"],
+                "properties": {
+                    "type": {"const": "Feature"},
+                    "id": {"type": "string", "format": "uuid"},
+                    "geometry": {
+                        "anyOf": [
+                            {"type": "null"},
+                            {
+                                "type": "object",
+                                "required": ["type", "coordinates"],
+                                "properties": {
+                                    "type": {"const": "Point"},
+                                    "coordinates": {
+                                        "type": "array",
+                                        "items": {"type": "number"},
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    },
+                                },
+                            },
+                        ]
+                    },
+                    "properties": {
+                        "type": "object",
+                        "required": ["name", "kind", "country_code", "category", "roles"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "kind": {"enum": ["city", "organization"]},
+                            "country_code": {"type": ["string", "null"]},
+                            "category": {"type": "string"},
+                            "roles": {"type": "array"},
+                            "membership_id": {"type": "string", "format": "uuid"},
+                            "start_date": {"type": ["string", "null"]},
+                            "end_date": {"type": ["string", "null"]},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}

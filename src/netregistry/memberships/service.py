@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+import orjson
+
 from netregistry.errors import (
     Conflict,
     InvalidCursor,
@@ -27,7 +29,7 @@ from netregistry.memberships.schemas import (
     MembershipUpdate,
 )
 from netregistry.models import Membership, Network
-from netregistry.registry import rules
+from netregistry.registry import places, rules
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService, without_network
 from netregistry.registry.shapes import with_member_names
@@ -104,6 +106,14 @@ class MembershipService(RegistryService[MembershipRepository]):
         if found.anchor is None:
             raise network_not_found(slug)
         return found
+
+    async def members_geojson(self, found: JsonPage) -> dict[str, Any]:
+        """A page of the member list (``members_on``) as a GeoJSON FeatureCollection."""
+        rows: list[dict[str, Any]] = orjson.loads(b"[" + found.items.encode() + b"]")
+        located = await places.coordinates(
+            self.session, [uuid.UUID(row["member"]["id"]) for row in rows]
+        )
+        return places.feature_collection(rows, located, found.next_cursor)
 
     async def create(self, slug: str, data: MembershipCreate) -> MembershipRead:
         network = await self.resolve.network_under_rules(slug)

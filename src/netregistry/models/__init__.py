@@ -4,6 +4,7 @@ from netregistry.models.api_key import ApiKey
 from netregistry.models.audit_event import AuditEvent
 from netregistry.models.base import Base
 from netregistry.models.change import Change
+from netregistry.models.declaration import Declaration
 from netregistry.models.idempotency_key import IdempotencyKey
 from netregistry.models.member import Member
 from netregistry.models.membership import Membership
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "CategoryLabel",
     "Change",
+    "Declaration",
     "IdempotencyKey",
     "Member",
     "Membership",

@@ -19,6 +19,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     delete,
+    desc,
     func,
     insert,
     select,
@@ -32,9 +33,18 @@ from netregistry.kit.pagination import (
     json_object,
     json_object_of,
     json_value,
+    sql_text,
 )
 from netregistry.kit.repository import Repository
-from netregistry.models import CategoryLabel, Member, Membership, Network, Role, Tenure
+from netregistry.models import (
+    CategoryLabel,
+    Declaration,
+    Member,
+    Membership,
+    Network,
+    Role,
+    Tenure,
+)
 from netregistry.registry.shapes import member_summary
 
 
@@ -173,6 +183,26 @@ def _stats() -> Select[uuid.UUID, str]:
         .scalar_subquery()
     )
 
+    per_country = (
+        select(current.c.country_code, func.sum(current.c.n).cast(BigInteger).label("n"))
+        .where(current.c.country_code.is_not(None))
+        .group_by(current.c.country_code)
+        .subquery("per_country")
+    )
+    # Members per country, the most first (then by code).
+    by_country = (
+        select(
+            json_object_of(
+                json_value(per_country.c.country_code),
+                json_value(per_country.c.n),
+                per_country.c.n.desc(),
+                per_country.c.country_code,
+            )
+        )
+        .select_from(per_country)
+        .scalar_subquery()
+    )
+
     holders = (
         select(
             json_array(member_summary(), Member.name, Member.id).label("holders"),
@@ -191,6 +221,7 @@ def _stats() -> Select[uuid.UUID, str]:
     document = json_object(
         {
             "network": json_value(slug),
+            "declared": func.coalesce(_declared(network, network_id, as_of), sql_text("null")),
             "as_of": bindparam("as_of_json", type_=Text),
             "members_total": json_value(total()),
             "by_category": by_category,
@@ -203,7 +234,53 @@ def _stats() -> Select[uuid.UUID, str]:
             "countries": json_value(
                 select(func.count(func.distinct(current.c.country_code))).scalar_subquery()
             ),
+            "by_country": by_country,
             "role_holders": role_holders,
         }
     )
     return select(network_id, document)
+
+
+def _declared(
+    network: Select[uuid.UUID, list[str]], network_id: ScalarSelect[uuid.UUID], as_of: Any
+) -> ScalarSelect[str]:
+    """The declaration in force on ``as_of`` as JSON text (NULL: none): the latest whose
+    date began on or before that day (a year or month: its first day), its categories in
+    the network's order."""
+    entries = func.jsonb_each(Declaration.by_category).table_valued("key", "value").render_derived()
+    categories = network.with_only_columns(Network.membership_categories).scalar_subquery()
+    by_category = (
+        select(
+            json_object_of(
+                json_value(entries.c.key),
+                entries.c.value.cast(Text),
+                func.array_position(categories, entries.c.key).nulls_last(),
+                entries.c.key,
+            )
+        )
+        .select_from(entries)
+        .correlate(Declaration)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            json_object(
+                {
+                    "date": json_value(Declaration.date),
+                    "by_category": by_category,
+                    "total": json_value(Declaration.total),
+                    "countries": json_value(Declaration.countries),
+                    "source": json_value(Declaration.source),
+                    "source_url": json_value(Declaration.source_url),
+                    "note": json_value(Declaration.note),
+                }
+            )
+        )
+        .where(
+            Declaration.network_id == network_id,
+            func.partial_date_first_day(Declaration.date) <= as_of,
+        )
+        .order_by(desc(Declaration.date))
+        .limit(1)
+        .scalar_subquery()
+    )

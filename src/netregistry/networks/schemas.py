@@ -192,6 +192,19 @@ class NetworkRead(ReadSchema):
     updated_at: datetime
 
 
+class DeclaredFigures(ReadSchema):
+    """The figures the network itself stated, in force on the day asked about: the
+    latest declaration whose date began on or before it (see its declarations)."""
+
+    date: HistoricalDate = Field(description="When the network stated them.")
+    by_category: dict[str, int]
+    total: int | None
+    countries: int | None
+    source: str | None
+    source_url: str | None
+    note: str | None
+
+
 class NetworkStats(ReadSchema):
     """A network on one day, in numbers."""
 
@@ -200,11 +213,22 @@ class NetworkStats(ReadSchema):
             "examples": [
                 {
                     "network": "citynet",
+                    "declared": {
+                        "date": "2013",
+                        "by_category": {"full": 85, "associate": 46},
+                        "total": None,
+                        "countries": None,
+                        "source": "Seoul Metropolitan Government, International Relations "
+                        "News 4624 (2013)",
+                        "source_url": None,
+                        "note": None,
+                    },
                     "as_of": "2013-12-01",
                     "members_total": 131,
                     "by_category": {"full": 85, "associate": 46},
                     "by_kind": {"city": 85, "organization": 46},
                     "countries": 20,
+                    "by_country": {"KR": 60, "JP": 12},
                     "role_holders": {"chair": [{"id": "…", "kind": "city", "name": "Seoul"}]},
                 }
             ]
@@ -212,11 +236,21 @@ class NetworkStats(ReadSchema):
     )
 
     network: str
+    declared: DeclaredFigures | None = Field(
+        description=(
+            "What the network declared about itself, in force that day (null: nothing "
+            "declared by then), beside the counted figures below."
+        )
+    )
     as_of: date
     members_total: int
     by_category: dict[str, int] = Field(description="Every category of the network, 0 included.")
     by_kind: dict[str, int]
     countries: int = Field(description="Distinct countries of the members.")
+    by_country: dict[str, int] = Field(
+        description="Members per country (organizations without one are not counted), "
+        "the most first."
+    )
     role_holders: dict[str, list[MemberSummary]] = Field(
         description="Every role of the network with its holders that day."
     )

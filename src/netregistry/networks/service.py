@@ -182,9 +182,10 @@ class NetworkService(RegistryService[NetworkRepository]):
             self.session,
             {
                 f"fk_{table}_network_id_networks": lambda: Conflict(
-                    f"{slug} still has memberships, roles or tenures; delete them first."
+                    f"{slug} still has memberships, roles, tenures or declarations; "
+                    "delete them first."
                 )
-                for table in ("memberships", "roles", "tenures")
+                for table in ("memberships", "roles", "tenures", "declarations")
             },
         ):
             await self.repository.delete(network)

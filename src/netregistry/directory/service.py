@@ -1,0 +1,106 @@
+"""What the directory's pages show, read through the nouns' services in the request's
+session: a network, its stats and declared figures, a page of its member list, its
+roles and the whole history of their tenures, and where its members are."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from netregistry.kit.pagination import CursorCodec, PageRequest
+from netregistry.memberships.service import MembershipService
+from netregistry.networks.schemas import NetworkRead
+from netregistry.networks.service import NetworkService
+from netregistry.registry import places
+from netregistry.roles.schemas import RoleRead
+from netregistry.roles.service import RoleService
+from netregistry.tenures.schemas import TenureRead
+from netregistry.tenures.service import TenureService
+
+# The history drawn: at most this many tenures (pages of 1000), the earliest recorded.
+MAX_TENURES = 5000
+MEMBERS_PER_PAGE = 500
+
+
+@dataclass(frozen=True)
+class Filters:
+    category: str | None = None
+    country: str | None = None
+    kind: str | None = None
+    q: str | None = None
+
+    def any(self) -> bool:
+        return any((self.category, self.country, self.kind, self.q))
+
+
+@dataclass
+class NetworkView:
+    network: NetworkRead
+    as_of: date
+    stats: dict[str, Any]
+    rows: list[dict[str, Any]]
+    next_cursor: str | None
+    roles: list[RoleRead]
+    tenures: list[TenureRead] = field(default_factory=list)
+    located: dict[uuid.UUID, places.Coordinates] = field(default_factory=dict)
+
+
+def _all(codec: CursorCodec, scope: str, cursor: str | None = None) -> PageRequest:
+    return PageRequest(limit=1000, cursor=cursor, scope=scope, codec=codec)
+
+
+async def networks(session: AsyncSession, codec: CursorCodec) -> list[NetworkRead]:
+    found, _ = await NetworkService(session, None).list_page(_all(codec, "directory:networks"))
+    return [NetworkRead.model_validate(network) for network in found]
+
+
+async def network_view(
+    session: AsyncSession,
+    codec: CursorCodec,
+    slug: str,
+    as_of: date,
+    members: PageRequest,
+    filters: Filters,
+    *,
+    history: bool = True,
+) -> NetworkView:
+    network = NetworkRead.model_validate(await NetworkService(session, None).get(slug))
+    stats = orjson.loads(await NetworkService(session, None).stats(slug, as_of))
+    found = await MembershipService(session, None).members_on(
+        slug,
+        as_of,
+        members,
+        category=filters.category,
+        country=filters.country,
+        kind=filters.kind,
+        role=None,
+        q=filters.q,
+    )
+    rows: list[dict[str, Any]] = orjson.loads(b"[" + found.items.encode() + b"]")
+    roles, _ = await RoleService(session, None).list_page(slug, _all(codec, "directory:roles"))
+    view = NetworkView(network, as_of, stats, rows, found.next_cursor, roles)
+    if history:
+        view.tenures = await tenures(session, codec, slug)
+    view.located = await places.coordinates(
+        session, [uuid.UUID(row["member"]["id"]) for row in rows]
+    )
+    return view
+
+
+async def tenures(session: AsyncSession, codec: CursorCodec, slug: str) -> list[TenureRead]:
+    service = TenureService(session, None)
+    found: list[TenureRead] = []
+    cursor: str | None = None
+    while len(found) < MAX_TENURES:
+        page, cursor = await service.list_page(
+            slug, _all(codec, "directory:tenures", cursor), role=None, member_id=None
+        )
+        found += page
+        if cursor is None:
+            break
+    return found[:MAX_TENURES]
