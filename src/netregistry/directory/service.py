@@ -55,8 +55,8 @@ def _all(codec: CursorCodec, scope: str, cursor: str | None = None) -> PageReque
 
 
 async def networks(session: AsyncSession, codec: CursorCodec) -> list[NetworkRead]:
-    found, _ = await NetworkService(session, None).list_page(_all(codec, "directory:networks"))
-    return [NetworkRead.model_validate(network) for network in found]
+    found, _ = await NetworkService(session, None).read_page(_all(codec, "directory:networks"))
+    return found
 
 
 async def network_view(
@@ -69,7 +69,7 @@ async def network_view(
     *,
     history: bool = True,
 ) -> NetworkView:
-    network = NetworkRead.model_validate(await NetworkService(session, None).get(slug))
+    network = await NetworkService(session, None).read(slug)
     stats = orjson.loads(await NetworkService(session, None).stats(slug, as_of))
     found = await MembershipService(session, None).members_on(
         slug,
