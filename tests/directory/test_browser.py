@@ -33,6 +33,8 @@ from sqlalchemy.engine import URL
 from tests.conftest import free_port, fresh_database
 from tests.reliability.test_faults import Service, _cli
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 TIMEOUT_MS = 30_000

@@ -25,6 +25,8 @@ from sqlalchemy.engine import URL
 from tests.conftest import fresh_database
 from tests.reliability.test_faults import Service
 
+pytestmark = pytest.mark.browser
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 RENDER_TIMEOUT_MS = 30_000
 
