@@ -19,6 +19,12 @@ class AuditRepository:
         self.session.add(event)
         await self.session.flush()
 
+    async def add_all(self, events: Sequence[AuditEvent]) -> None:
+        """Insert ``events`` in one flush (batched inserts, not a round trip apiece)."""
+        if events:
+            self.session.add_all(events)
+            await self.session.flush()
+
     async def list_page(
         self,
         page: PageRequest,

@@ -8,6 +8,7 @@ import unicodedata
 from datetime import date, datetime
 from typing import Annotated, Any
 
+import langcodes
 import pycountry
 from pydantic import (
     AfterValidator,
@@ -318,6 +319,32 @@ class _CountryCodeSchema:
 
 CountryCode = Annotated[str, _CountryCodeSchema()]
 """A country: an ISO 3166-1 alpha-2 code (pycountry's list) or XK, returned in capitals."""
+
+
+def _check_language(value: Any) -> Any:
+    """A well-formed, valid BCP 47 tag (``langcodes``' registry), in its standard form:
+    ``EN-gb`` is ``en-GB``, ``iw`` is ``he``; the text otherwise, for the type's error."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if len(text) > 35 or not langcodes.tag_is_valid(text):
+        raise PydanticCustomError(
+            "language_tag",
+            "{value} is not a BCP 47 language tag such as en, ko, zh-Hans or pt-BR",
+            {"value": repr(value[:40])},
+        )
+    return langcodes.standardize_tag(text)
+
+
+LanguageTag = Annotated[
+    str,
+    BeforeValidator(_check_language),
+    WithJsonSchema(
+        {"type": "string", "maxLength": 35, "pattern": "^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$"}
+    ),
+    Field(examples=["ko", "zh-Hans", "en"]),
+]
+"""A language: a BCP 47 tag, checked by ``langcodes`` and returned in its standard form."""
 
 WIKIDATA_PATTERN = r"^Q[1-9][0-9]*$"
 WikidataId = Annotated[

@@ -12,7 +12,7 @@ from sqlalchemy import Select
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.audit.service import AuditTrail
+from netregistry.audit.service import AuditEntry, AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import NetregistryError
 from netregistry.kit.messages import officer_message
@@ -147,11 +147,57 @@ class RegistryService(Generic[RepositoryT]):
     ) -> None:
         """One audit entry (and change-feed entry) per created row: its representation
         as its endpoint returns it, under ``identify(row)``: (type, id, network)."""
+        entries: list[AuditEntry] = []
         for row in rows:
             resource_type, resource_id, network = identify(row)
-            await self.audit.record(
-                "create", resource_type, resource_id, network=network, after=represent(row)
+            entries.append(
+                ("create", resource_type, resource_id, network, (), None, represent(row))
             )
+        await self.audit.record_all(entries)
+
+    async def _update_all(
+        self,
+        rows: Sequence[RowT],
+        changes: Sequence[dict[str, Any]],
+        reread: Callable[[list[uuid.UUID]], Select[RowT]],
+    ) -> list[RowT]:
+        """Apply ``changes`` to loaded ``rows`` (one dict each) in one flush and read
+        them back, in order, by ``reread``.
+
+        A constraint the batch breaks is a :class:`RowRefused` naming the first row
+        that breaks it, found by applying the changes one by one. Any other database
+        error is raised as it is.
+        """
+        ids = [row.id for row in rows]
+        try:
+            async with self.session.begin_nested():
+                for row, change in zip(rows, changes, strict=True):
+                    for field, value in change.items():
+                        setattr(row, field, value)
+                await self.session.flush()
+        except REFUSALS:
+            fresh = {
+                row.id: row
+                for row in await self.session.scalars(
+                    reread(ids).execution_options(populate_existing=True)
+                )
+            }
+            for index, (row_id, change) in enumerate(zip(ids, changes, strict=True)):
+                try:
+                    async with self.session.begin_nested():
+                        for field, value in change.items():
+                            setattr(fresh[row_id], field, value)
+                        await self.session.flush()
+                except REFUSALS as error:
+                    raise RowRefused(index, _reason(error)) from error
+            raise
+        found = {
+            row.id: row
+            for row in await self.session.scalars(
+                reread(ids).execution_options(populate_existing=True)
+            )
+        }
+        return [found[row_id] for row_id in ids]
 
 
 def without_network(kept: dict[str, Any]) -> dict[str, Any]:
