@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -55,7 +55,7 @@ class AuditTrail:
         if event := self._event(
             action, resource_type, resource_id, network, networks, before, after
         ):
-            await self.repository.add(event)
+            await self.repository.add(AuditEvent(**event))
 
     async def record_all(self, entries: Sequence[AuditEntry]) -> None:
         """Record many changes (a bulk writer's), as :meth:`record` records each, in one
@@ -72,22 +72,23 @@ class AuditTrail:
         networks: Sequence[str],
         before: BaseModel | None,
         after: BaseModel | None,
-    ) -> AuditEvent | None:
+    ) -> dict[str, Any] | None:
+        """The audit row's values (plain: thousands of them cost no ORM objects)."""
         if action == "update" and before is not None and before == after:
             return None
-        return AuditEvent(
-            actor_key_id=self.actor.key_id if self.actor else None,
-            actor_name=self.actor.name if self.actor else self.writer,
-            action=action,
-            resource_type=resource_type,
-            resource_id=resource_id,
-            network=network,
-            networks=sorted({*networks, *([network] if network else [])}),
-            before=before.model_dump(mode="json") if before is not None else None,
-            after=after.model_dump(mode="json") if after is not None else None,
-            request_id=current_request_id(),
-            client_request_id=current_client_request_id(),
-        )
+        return {
+            "actor_key_id": self.actor.key_id if self.actor else None,
+            "actor_name": self.actor.name if self.actor else self.writer,
+            "action": action,
+            "resource_type": resource_type,
+            "resource_id": resource_id,
+            "network": network,
+            "networks": sorted({*networks, *([network] if network else [])}),
+            "before": before.model_dump(mode="json") if before is not None else None,
+            "after": after.model_dump(mode="json") if after is not None else None,
+            "request_id": current_request_id(),
+            "client_request_id": current_client_request_id(),
+        }
 
     async def list_page(
         self,

@@ -4,11 +4,12 @@ path that imports write through."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select
+from sqlalchemy import Select, insert, inspect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -119,8 +120,7 @@ class RegistryService(Generic[RepositoryT]):
         """
         try:
             async with self.session.begin_nested():
-                self.session.add_all(rows)
-                await self.session.flush()
+                await self._insert_values(rows)
         except REFUSALS:
             for index, row in enumerate(rows):
                 try:
@@ -138,6 +138,23 @@ class RegistryService(Generic[RepositoryT]):
             )
         }
         return [found[row_id] for row_id in ids]
+
+    async def _insert_values(self, rows: Sequence[RowT]) -> None:
+        """``rows`` inserted as plain values (the ORM's unit of work costs more than the
+        database for thousands of rows): one batched statement per set of columns given,
+        each row's own values, the columns' defaults for the rest."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            if row.id is None:
+                row.id = uuid.uuid4()
+            values = {
+                attribute.key: row.__dict__[attribute.key]
+                for attribute in inspect(type(row)).column_attrs
+                if attribute.key in row.__dict__
+            }
+            groups[tuple(values)].append(values)
+        for group in groups.values():
+            await self.session.execute(insert(type(rows[0])), group)
 
     async def _audit_created(
         self,
