@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query, Request, Response
 from netregistry.errors import FieldError, ValidationFailed
 from netregistry.kit.deps import SessionDep
 from netregistry.kit.http import problems, represent
+from netregistry.kit.types import LOOKUP_PATTERN
 from netregistry.reconcile import service
 from netregistry.reconcile.schemas import (
     MAX_QUERIES,
@@ -75,7 +76,9 @@ async def _answer(request: Request, session: SessionDep, queries: str | None) ->
 async def reconcile_get(
     request: Request,
     session: SessionDep,
-    queries: Annotated[str | None, Query(max_length=MAX_QUERIES_TEXT, description=QUERIES)] = None,
+    queries: Annotated[
+        str | None, Query(max_length=MAX_QUERIES_TEXT, pattern=LOOKUP_PATTERN, description=QUERIES)
+    ] = None,
 ) -> Response:
     """The service manifest; with `queries`, each query's scored candidates."""
     return await _answer(request, session, queries)
@@ -129,7 +132,10 @@ async def reconcile_post(request: Request, session: SessionDep) -> Response:
     return await _answer(request, session, queries)
 
 
-Prefix = Annotated[str, Query(max_length=200, description="What the user has typed so far.")]
+Prefix = Annotated[
+    str,
+    Query(max_length=200, pattern=LOOKUP_PATTERN, description="What the user has typed so far."),
+]
 
 
 @router.get(

@@ -60,7 +60,9 @@ class Query(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     query: Name = Field(description="The name sought.")
-    type: Literal["city", "organization"] | list[Literal["city", "organization"]] | None = None
+    type: str | list[str] | None = Field(
+        default=None, description="city or organization (or a list of them)."
+    )
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
     properties: list[QueryProperty] = Field(default_factory=list, max_length=10)
     type_strict: Literal["any", "should", "all"] | None = None
@@ -78,13 +80,17 @@ class Query(BaseModel):
         """The one kind asked for (by type or by the ``kind`` property), or ``None``."""
         kinds = [self.type] if isinstance(self.type, str) else list(self.type or [])
         if (given := self.property_value("kind")) is not None:
-            kinds.append(given.lower())  # type: ignore[arg-type]
+            kinds.append(given.lower())
         distinct = set(kinds)
         return kinds[0] if len(distinct) == 1 else None
 
     @model_validator(mode="after")
     def _valid_properties(self) -> Query:
-        """The property values are checked as the registry's own fields are."""
+        """The types are the service's, the property values checked as the registry's own
+        fields are."""
+        types = [self.type] if isinstance(self.type, str) else list(self.type or [])
+        if unknown := [kind for kind in types if kind not in TYPES]:
+            raise ValueError(f"type must be city or organization, not {unknown[0][:40]!r}")
         checks = (("country", CountryCode), ("wikidata", WikidataId))
         for pid, field_type in checks:
             if (value := self.property_value(pid)) is not None:

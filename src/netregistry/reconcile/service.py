@@ -62,7 +62,13 @@ def read_queries(text: str) -> dict[str, Query]:
         except ValidationError as error:
             errors += [
                 FieldError(
-                    location=["body", "queries", key[:50], *item["loc"]],
+                    # Union branches ("str", "list[str]") are no place the client wrote.
+                    location=[
+                        "body",
+                        "queries",
+                        key[:50],
+                        *(part for part in item["loc"] if "[" not in str(part)),
+                    ],
                     message=officer_message(item),
                     type=item["type"],
                 )
