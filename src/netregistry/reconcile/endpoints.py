@@ -39,6 +39,8 @@ QUERIES = (
     "service manifest."
 )
 MAX_QUERIES_TEXT = 200_000
+# In a URL a batch is smaller: the request head is bounded (NETREGISTRY_MAX_HEADER_BYTES).
+MAX_QUERIES_URL = 4_000
 
 
 def _manifest(request: Request) -> Manifest:
@@ -77,7 +79,7 @@ async def reconcile_get(
     request: Request,
     session: SessionDep,
     queries: Annotated[
-        str | None, Query(max_length=MAX_QUERIES_TEXT, pattern=LOOKUP_PATTERN, description=QUERIES)
+        str | None, Query(max_length=MAX_QUERIES_URL, pattern=LOOKUP_PATTERN, description=QUERIES)
     ] = None,
 ) -> Response:
     """The service manifest; with `queries`, each query's scored candidates."""
@@ -92,7 +94,7 @@ async def reconcile_get(
     responses=problems(413, 415, 422),
     openapi_extra={
         "requestBody": {
-            "required": True,
+            "required": False,
             "content": {
                 "application/x-www-form-urlencoded": {
                     "schema": {
