@@ -32,6 +32,8 @@ RepositoryT = TypeVar("RepositoryT")
 KEPT = frozenset({"id", "created_at", "updated_at", "network"})
 # The database errors that mean "this row breaks a rule": a constraint, a bad value.
 REFUSALS = (IntegrityError, DataError)
+# Bind parameters in one statement, at most (PostgreSQL's protocol allows 32,767).
+MAX_BINDS = 30_000
 
 
 class RowRefused(Exception):
@@ -153,8 +155,14 @@ class RegistryService(Generic[RepositoryT]):
                 if attribute.key in row.__dict__
             }
             groups[tuple(values)].append(values)
-        for group in groups.values():
-            await self.session.execute(insert(type(rows[0])), group)
+        for columns, group in groups.items():
+            # Many rows to a statement (a bind parameter apiece, within PostgreSQL's
+            # 32,767), not a statement per row.
+            size = max(1, MAX_BINDS // max(1, len(columns)))
+            for start in range(0, len(group), size):
+                await self.session.execute(
+                    insert(type(rows[0])).values(group[start : start + size])
+                )
 
     async def _audit_created(
         self,
