@@ -51,6 +51,7 @@ from netregistry.members.endpoints import (
 )
 from netregistry.memberships.endpoints import router as memberships_router
 from netregistry.networks.endpoints import router as networks_router
+from netregistry.reconcile.endpoints import router as reconcile_router
 from netregistry.roles.endpoints import router as roles_router
 from netregistry.system.docs import router as docs_router
 from netregistry.system.endpoints import router as system_router
@@ -234,6 +235,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         changes_router,
         exports_router,
         audit_router,
+        reconcile_router,
     ):
         app.include_router(router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

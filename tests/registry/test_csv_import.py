@@ -138,10 +138,13 @@ async def test_existing_cities_are_matched_by_wikidata_or_by_name_and_country_no
     await builders.city(client, admin_headers, "San Paulo", "BR")  # a near miss stays apart
     cities_before = await db.count("members")
     body = spreadsheet(
-        "Seoul Metropolitan Government,KR,full,1987,q8684",
-        "SAO PAULO,br,full,2001,",
-        "mexico city,MX,associate,2004,",
-        "Sao Paulo,PT,full,,",  # the same name in another country is another city
+        "Seoul Metropolitan Government,KR,full,1987,q8684,",
+        "SAO PAULO,br,full,2001,,",
+        "mexico city,MX,associate,2004,,",
+        # The same name in another country is another city, but a city of that name
+        # exists: the file says this one is new.
+        "Sao Paulo,PT,full,,,x",
+        header=f"{HEADER},new",
     )
     response = await import_csv(client, admin_headers, body)
     assert response.status_code == 201, response.text
@@ -272,9 +275,13 @@ async def test_a_row_overlapping_an_existing_membership_refuses_the_whole_import
 ) -> None:
     await builders.network(client, admin_headers)
     seoul = await builders.city(client, admin_headers, "Seoul", "KR", wikidata="Q8684")
-    existing = await builders.membership(client, admin_headers, seoul["id"], start_date="2000")
+    existing = await builders.membership(
+        client, admin_headers, seoul["id"], start_date="1990", end_date="2000"
+    )
+    await builders.membership(client, admin_headers, seoul["id"], start_date="2005")
     before = await written(db)
-    body = spreadsheet("Busan,KR,full,1990,", "Seoul,KR,full,2010,Q8684", "Suwon,KR,full,,")
+    # Moving the start of Seoul's membership in force back to 1995 would overlap 1990-2000.
+    body = spreadsheet("Busan,KR,full,1990,", "Seoul,KR,full,1995,Q8684", "Suwon,KR,full,,")
     for dry_run in (True, False):
         response = await import_csv(client, admin_headers, body, dry_run=dry_run)
         assert response.status_code == 409, response.text

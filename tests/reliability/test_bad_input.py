@@ -344,6 +344,14 @@ CASES: list[Case] = [
     post("csv-sql-category", IMPORT, 422, V, csv(f"Lyon,FR,{SQL_DROP},,"), content_type=CSV),
     post("csv-dry-run-not-bool", f"{IMPORT}?dry_run=maybe", 422, V, csv("Lyon,FR,full,,"), content_type=CSV),
     post("csv-unknown-network", "/v1/networks/no-such-net/memberships:import", 404, NF, csv("Lyon,FR,full,,"), content_type=CSV),
+    # --- reconciliation (public reads, one of them by POST) ----------------------------------
+    get("reconcile-queries-not-json", "/v1/reconcile?queries=%7Bnope", 422, V, auth="none"),
+    get("reconcile-queries-nul", "/v1/reconcile?queries=%00", 422, V, auth="none"),
+    post("reconcile-json-body", "/v1/reconcile", 415, MEDIA, {"q0": {"query": "Lyon"}}, auth="none"),
+    post("reconcile-query-type-unknown", "/v1/reconcile", 422, V, b'queries={"q0":{"query":"Lyon","type":"river"}}', content_type="application/x-www-form-urlencoded", auth="none"),
+    get("reconcile-suggest-type-nul", "/v1/reconcile/suggest/type?prefix=%00", 422, V, auth="none"),
+    get("reconcile-suggest-property-nul", "/v1/reconcile/suggest/property?prefix=%00", 422, V, auth="none"),
+    get("reconcile-preview-not-uuid", "/v1/reconcile/preview?id=seoul", 422, V, auth="none"),
     # --- enums and formats -------------------------------------------------------------------
     get("export-format-xml", "/v1/networks/citynet/export?format=xml", 422, V),
     get("members-kind-unknown", f"{MEMBERS}?kind=person", 422, V),

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from netregistry.auth.dependencies import authorize_write, service_for
 from netregistry.imports.member_list import MAX_ROWS, ImportQueue, MembershipImporter
 from netregistry.kit import idempotency
+from netregistry.kit.dates import CALENDAR_PATTERN, PartialDate
 from netregistry.kit.http import WRITE_STATUSES, problem_doc, problems, represent
 from netregistry.memberships.schemas import MembershipImportReport
 from netregistry.registry.paths import SlugPath
@@ -26,25 +27,30 @@ router = APIRouter(
 Importer = Annotated[MembershipImporter, service_for(MembershipImporter)]
 
 CSV_EXAMPLE = (
-    "name,country_code,category,start_date,wikidata\r\n"
-    "Seoul,KR,full,1987,Q8684\r\n"
-    "Yokohama,JP,full,1987-09,Q38283\r\n"
-    "Surabaya,ID,associate,,\r\n"
+    "name,country_code,category,start_date,wikidata,lang\r\n"
+    "Seoul,KR,full,1987,Q8684,en\r\n"
+    "Yokohama,JP,full,1987-09,Q38283,en\r\n"
+    "Surabaya,ID,associate,,,\r\n"
 )
 CSV_BODY = f"""A member list as CSV, UTF-8 (a byte order mark is fine), comma separated, one
 member per row. The header row names the columns, in any order and case:
 `name`, `country_code` (ISO 3166-1 alpha-2), `category` (one of the network's
-`membership_categories`), and optionally `start_date` (`YYYY`, `YYYY-MM` or
-`YYYY-MM-DD`; empty: since before the records) and `wikidata` (the city's Q-id).
-Each row's city is the one with that wikidata id, else the one of that name (or
-alternative name) in that country, case and accents ignored; a city not found is
-created. At most {MAX_ROWS} rows."""
+`membership_categories`), and optionally `kind` (`city`, the default, or
+`organization`), `wikidata` (the member's Q-id), `start_date` and `end_date` (`YYYY`,
+`YYYY-MM` or `YYYY-MM-DD`), `source_url`, `note`, `lang` (the BCP 47 language of the
+name) and `new` (`x` or `yes`: a member to add although similar names exist).
+Each row's member is the one with that wikidata id, else the one of that name (or
+alternative name) in that country, case and accents ignored. A name like no member's
+adds one; a name that resembles some but matches none is ambiguous (the report lists
+the candidates) unless marked `new`. A member with a membership in force in another
+category changes category on `start_date`; empty cells leave the registry's values as
+they are. At most {MAX_ROWS} rows."""
 
 
 @router.post(
     "/memberships:import",
     operation_id="import_memberships",
-    summary="Import a member list (CSV)",
+    summary="Sync the member list with a spreadsheet (CSV)",
     status_code=201,
     response_model=MembershipImportReport,
     responses={
@@ -62,8 +68,11 @@ created. At most {MAX_ROWS} rows."""
         422: problem_doc(
             'Rows are invalid; `errors` names each by `["body", "row", <row, the header '
             "being 1>, <column>]` (the first 50; `total_errors` counts them all). Or a "
-            "query parameter is: `dry_run` not true or false, or one the import does not "
-            "take (`dryrun` is refused, naming `dry_run`, never taken for a real import). "
+            "query parameter is: `dry_run` or `create_unmatched` not true or false, "
+            "`end_missing` not a date or before a missing membership's start, or one the "
+            "import does not take (`dryrun` is refused, naming `dry_run`, never taken for a "
+            "real import). A real run with an ambiguous row (a name that matches no member "
+            "exactly but resembles some) is refused naming the row and its candidates. "
             "Nothing was written."
         ),
         503: {
@@ -91,8 +100,25 @@ async def import_memberships(
     dry_run: Annotated[
         bool, Query(description="Check the file and report what would change; write nothing.")
     ] = False,
+    create_unmatched: Annotated[
+        bool,
+        Query(
+            description="Add a member for every row whose name matches none exactly, as if "
+            "each were marked `new`: the candidates are then only reported."
+        ),
+    ] = False,
+    end_missing: Annotated[
+        str | None,
+        Query(
+            pattern=CALENDAR_PATTERN,
+            description="End, on this date (`YYYY`, `YYYY-MM` or `YYYY-MM-DD`, exclusive), "
+            "the memberships in force of members the file does not list. Without it they "
+            "are listed in `missing` and kept.",
+            examples=["2026-12-31"],
+        ),
+    ] = None,
 ) -> Response:
-    """Add the members a CSV file lists, creating missing cities: every row, or none."""
+    """Keep the network's member list in step with a CSV file: every change, or none."""
     body = await request.body()
     queue: ImportQueue = request.app.state.import_queue
     if idempotency.HEADER not in request.headers:
@@ -101,5 +127,11 @@ async def import_memberships(
         # Idempotency-Key the transaction holds the key's claim, which must stay.)
         await importer.session.rollback()
     async with queue.turn():
-        report = await importer.run(slug, body, dry_run=dry_run)
+        report = await importer.run(
+            slug,
+            body,
+            dry_run=dry_run,
+            create_unmatched=create_unmatched,
+            end_missing=PartialDate.parse(end_missing) if end_missing else None,
+        )
     return represent(request, report, status_code=200 if dry_run else 201)

@@ -154,6 +154,11 @@ def _is_json(content_type: str) -> bool:
 CSV_PATH_SUFFIX = "/memberships:import"
 
 
+# OpenRefine sends reconciliation queries as a form (``queries=<JSON>``).
+FORM_PATHS = frozenset({"/v1/reconcile"})
+FORM = "application/x-www-form-urlencoded"
+
+
 # The charsets a body may declare: UTF-8 (RFC 8259 8.1 for JSON; the CSV import reads
 # UTF-8 only), and US-ASCII, which is UTF-8 too. No charset at all means UTF-8.
 UTF8_CHARSETS = frozenset({"utf-8", "utf8", "us-ascii"})
@@ -175,6 +180,12 @@ def _unsupported(path: str, content_type: str) -> UnsupportedMediaType | None:
         if _media_type(content_type) != "text/csv":
             return UnsupportedMediaType(f"A member list is CSV: send Content-Type: text/csv {got}.")
         what, fix = "A member list is UTF-8 text", "Save the spreadsheet as CSV UTF-8"
+    elif path in FORM_PATHS:
+        if _media_type(content_type) != FORM:
+            return UnsupportedMediaType(
+                f"Reconciliation queries are a form: send Content-Type: {FORM} {got}."
+            )
+        what, fix = "A form is UTF-8", "Send the form as UTF-8"
     elif _is_json(content_type):
         what, fix = "JSON is UTF-8", "Send the body as UTF-8 with Content-Type: application/json"
     else:

@@ -319,6 +319,7 @@ class _CountryCodeSchema:
 CountryCode = Annotated[str, _CountryCodeSchema()]
 """A country: an ISO 3166-1 alpha-2 code (pycountry's list) or XK, returned in capitals."""
 
+
 WIKIDATA_PATTERN = r"^Q[1-9][0-9]*$"
 WikidataId = Annotated[
     str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=20), Field(examples=["Q8684"])

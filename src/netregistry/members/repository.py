@@ -155,54 +155,59 @@ class MemberRepository(Repository[Member]):
         )
         return {member.wikidata: member for member in members if member.wikidata is not None}
 
-    async def match_city_names(
-        self, wanted: Sequence[tuple[str, str]]
+    async def match_names(
+        self, wanted: Sequence[tuple[str, str, str]]
     ) -> list[tuple[int, Member, bool]]:
-        """The cities whose name or an alternative name is one of ``wanted`` (name,
-        country code) in that country, compared by their folded keys (:func:`fold_name`).
+        """The members whose name or an alternative name is one of ``wanted`` (name,
+        country code, kind) in that country and of that kind, compared by their folded
+        keys (:func:`fold_name`).
 
-        Each match is ``(index in wanted, city, matched on the name itself)``. One query
-        for the whole list: the names travel as two arrays, not a parameter apiece.
+        Each match is ``(index in wanted, member, matched on the name itself)``. One
+        query for the whole list: the names travel as three arrays, not a parameter
+        apiece.
         """
         if not wanted:
             return []
         requested = (
             func.unnest(
-                bindparam("names", [name for name, _ in wanted], ARRAY(Text)),
-                bindparam("countries", [country for _, country in wanted], ARRAY(Text)),
+                bindparam("names", [name for name, _, _ in wanted], ARRAY(Text)),
+                bindparam("countries", [country for _, country, _ in wanted], ARRAY(Text)),
+                bindparam("kinds", [kind for _, _, kind in wanted], ARRAY(Text)),
             )
-            .table_valued("name", "country_code", with_ordinality="position")
+            .table_valued("name", "country_code", "kind", with_ordinality="position")
             .render_derived()
         )
         alternative = func.unnest(Member.alt_names).table_valued("alt_name").render_derived()
-        city_names = union_all(
+        member_names = union_all(
             select(
                 Member.id.label("member_id"),
+                Member.kind,
                 Member.country_code,
                 fold_name(Member.name).label("key"),
                 literal(True).label("on_name"),
-            ).where(Member.kind == "city"),
+            ),
             select(
                 Member.id,
+                Member.kind,
                 Member.country_code,
                 fold_name(alternative.c.alt_name),
                 literal(False),
             )
             .select_from(Member)
-            .join(alternative, true())
-            .where(Member.kind == "city"),
-        ).subquery("city_names")
+            .join(alternative, true()),
+        ).subquery("member_names")
         rows = await self.session.execute(
-            select(requested.c.position, Member, city_names.c.on_name)
+            select(requested.c.position, Member, member_names.c.on_name)
             .select_from(requested)
             .join(
-                city_names,
+                member_names,
                 and_(
-                    city_names.c.key == fold_name(requested.c.name),
-                    city_names.c.country_code == requested.c.country_code,
+                    member_names.c.key == fold_name(requested.c.name),
+                    member_names.c.country_code == requested.c.country_code,
+                    member_names.c.kind == requested.c.kind,
                 ),
             )
-            .join(Member, Member.id == city_names.c.member_id)
+            .join(Member, Member.id == member_names.c.member_id)
             .order_by(requested.c.position, Member.name, Member.id)
         )
         return [(int(position) - 1, member, bool(on_name)) for position, member, on_name in rows]

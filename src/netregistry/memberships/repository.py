@@ -71,6 +71,17 @@ class MembershipRepository(Repository[Membership]):
             key=lambda membership: [membership.created_at, membership.id],
         )
 
+    async def of_network(self, network_id: uuid.UUID) -> Sequence[Membership]:
+        """Every membership of the network, with its member, in the order of each
+        member's periods."""
+        return (
+            await self.session.scalars(
+                self.base()
+                .where(Membership.network_id == network_id)
+                .order_by(Membership.member_id, Membership.period, Membership.id)
+            )
+        ).all()
+
     async def overlapping(
         self,
         network_id: uuid.UUID,

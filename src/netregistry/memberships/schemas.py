@@ -7,8 +7,16 @@ from typing import Any, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from netregistry.kit.dates import HistoricalDate
+from netregistry.kit.languages import LanguageTag
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import CategorySlug, CountryCode, LongText, Name, WebUrl, WikidataId
+from netregistry.kit.types import (
+    CategorySlug,
+    CountryCode,
+    LongText,
+    Name,
+    WebUrl,
+    WikidataId,
+)
 from netregistry.registry.shapes import END, START, MemberSummary, check_period
 
 EXAMPLE: dict[str, Any] = {
@@ -96,65 +104,197 @@ class MemberListRow(ReadSchema):
 IMPORT_ROW_EXAMPLE: dict[str, Any] = {
     "row": 2,
     "name": "Seoul",
-    "action": "create_membership",
+    "action": "change_category",
     "matched_by": "wikidata",
     "member_id": "6f1c8f5e-8a7b-4c1e-9a53-3f4f2c9b7d10",
     "membership_id": "0b7e7c9a-3d0c-4a55-9f3e-5b8f5c1d2e40",
+    "ended_membership_id": "5d1e4a7c-2b9f-4e61-8c3a-7f0b9d2e6a11",
+    "changes": ["category"],
+    "candidates": [],
+    "lang": "en",
+    "message": "row 2, 'Seoul': associate from 2013 (full until then)",
 }
+AMBIGUOUS_ROW_EXAMPLE: dict[str, Any] = {
+    "row": 12,
+    "name": "Kuala Lumpr",
+    "action": "ambiguous",
+    "matched_by": None,
+    "member_id": None,
+    "membership_id": None,
+    "ended_membership_id": None,
+    "changes": [],
+    "candidates": [
+        {
+            "member_id": "3a9d6c2e-1f4b-4d7a-9e8c-2b5f7a1d3c90",
+            "kind": "city",
+            "name": "Kuala Lumpur",
+            "country_code": "MY",
+            "score": 81,
+        }
+    ],
+    "lang": None,
+    "message": "row 12, 'Kuala Lumpr': did you mean Kuala Lumpur (MY), 81?",
+}
+
+ImportAction = Literal[
+    "create_city_and_membership",
+    "create_organization_and_membership",
+    "create_membership",
+    "change_category",
+    "update_membership",
+    "unchanged",
+    "ambiguous",
+]
 
 
 class MembershipImportRow(WriteSchema):
     """One row of a member list, as a secretariat keeps it in a spreadsheet."""
 
-    name: Name = Field(description="The city's name.", examples=["Seoul"])
+    name: Name = Field(description="The member's name.", examples=["Seoul"])
     country_code: CountryCode
     category: str = Field(
         max_length=63,
         description="One of the network's membership_categories (case-insensitive).",
         examples=["full"],
     )
-    start_date: HistoricalDate | None = Field(default=None, description=START)
-    wikidata: WikidataId | None = Field(
-        default=None, description="The city's Wikidata id: the surest way to match it."
+    kind: Literal["city", "organization"] = Field(
+        default="city", description="A city (the default) or an organization."
     )
+    start_date: HistoricalDate | None = Field(default=None, description=START)
+    end_date: HistoricalDate | None = Field(default=None, description=END)
+    source_url: WebUrl | None = None
+    note: LongText | None = None
+    wikidata: WikidataId | None = Field(
+        default=None, description="The member's Wikidata id: the surest way to match it."
+    )
+    lang: LanguageTag | None = Field(
+        default=None, description="The language of the name (BCP 47), as the file says."
+    )
+    new: bool = Field(
+        default=False, description="The row is a member to add although similar names exist."
+    )
+
+    @model_validator(mode="after")
+    def _valid_period(self) -> MembershipImportRow:
+        check_period(self.start_date, self.end_date)
+        return self
+
+
+class ImportCandidate(ReadSchema):
+    """A member of the registry a row's name may mean, scored 0 to 100 as
+    `/v1/reconcile` scores it."""
+
+    member_id: uuid.UUID
+    kind: Literal["city", "organization"]
+    name: str = Field(examples=["Kuala Lumpur"])
+    country_code: str | None = Field(examples=["MY"])
+    score: int = Field(ge=0, le=100, examples=[81])
 
 
 class MembershipImportRowResult(ReadSchema):
     """What the import did (or, in a dry run, would do) with one row of the file."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [IMPORT_ROW_EXAMPLE, AMBIGUOUS_ROW_EXAMPLE]}
+    )
+
     row: int = Field(
         description="The row's number in the file, the header being row 1.", examples=[2]
     )
     name: str = Field(description="The name as the file gives it.", examples=["Seoul"])
-    action: Literal["create_city_and_membership", "create_membership"] = Field(
-        description="`create_membership` for a city already in the registry, "
-        "`create_city_and_membership` for one the import adds.",
-        examples=["create_membership"],
+    action: ImportAction = Field(
+        description="`create_membership` for a member already in the registry without a "
+        "membership in force (or one that rejoins); `create_city_and_membership` and "
+        "`create_organization_and_membership` for a member the import adds; "
+        "`change_category` ends the membership in force on `start_date` (an end is "
+        "exclusive; `ended_membership_id`) and opens one in the new category from that "
+        "date; "
+        "`update_membership` corrects the membership's dates, source or note (`changes`); "
+        "`unchanged` when the registry already says what the row says; `ambiguous` for a "
+        "name that matches no member exactly but resembles some (`candidates`): nothing "
+        "is written for it, and a real run with such a row is refused.",
+        examples=["change_category"],
     )
     matched_by: Literal["wikidata", "name", "alt_name"] | None = Field(
-        description="How the row was matched to a city in the registry: by wikidata id, by "
-        "name or by an alternative name in the same country (case and accents ignored); "
-        "null for a new city.",
+        description="How the row was matched to a member in the registry: by wikidata id, "
+        "by name or by an alternative name in the same country (case and accents "
+        "ignored); null for a new or ambiguous one.",
         examples=["wikidata"],
     )
     member_id: uuid.UUID | None = Field(
-        description="The city's id; null in a dry run for a city the import would add."
+        description="The member's id; null in a dry run for a member the import would "
+        "add, and for an ambiguous row."
     )
     membership_id: uuid.UUID | None = Field(
-        description="The new membership's id; null in a dry run."
+        description="The membership the row is about (created, changed or unchanged); "
+        "null in a dry run for one the import would create."
     )
+    ended_membership_id: uuid.UUID | None = Field(
+        default=None, description="For `change_category`: the membership it ends."
+    )
+    changes: list[str] = Field(
+        default_factory=list,
+        description="The fields of the membership the row changes.",
+        examples=[["category"]],
+    )
+    candidates: list[ImportCandidate] = Field(
+        default_factory=list,
+        description="For a name that does not match exactly: the members it may mean, best first.",
+    )
+    lang: str | None = Field(
+        default=None, description="The row's `lang`, in standard form (BCP 47)."
+    )
+    message: str = Field(description="What happens to the row, in words.")
+
+
+class MissingMember(ReadSchema):
+    """A membership in force in the registry whose member the file does not list."""
+
+    membership_id: uuid.UUID
+    member: MemberSummary
+    category: str = Field(examples=["full"])
+    start_date: HistoricalDate | None
+    action: Literal["keep", "end"] = Field(
+        description="`end` when the import was asked to end missing members "
+        "(`end_missing`), `keep` otherwise."
+    )
+    end_date: HistoricalDate | None = Field(
+        description="The end the import gives it (`end_missing`); null when kept."
+    )
+
+
+class ImportSummary(ReadSchema):
+    """How many rows and memberships each part of the plan holds."""
+
+    created: int = Field(description="Memberships opened (category changes included).")
+    changed: int = Field(description="Rows whose membership changes (a category or fields).")
+    unchanged: int = Field(description="Rows the registry already agrees with.")
+    ended: int = Field(description="Memberships ended: by category changes and `end_missing`.")
+    ambiguous: int = Field(description="Rows whose name matches no member exactly.")
+    missing: int = Field(description="Memberships in force whose member the file omits.")
 
 
 class MembershipImportReport(ReadSchema):
-    """The outcome of importing a member list: every row applied, or (dry run) the plan."""
+    """The outcome of importing a member list: the plan, and (not a dry run) applied."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {
                     "network": "citynet",
-                    "dry_run": False,
-                    "rows": [IMPORT_ROW_EXAMPLE],
+                    "dry_run": True,
+                    "changed_nothing": False,
+                    "message": "1 row changes a membership; 1 row is ambiguous.",
+                    "summary": {
+                        "created": 1,
+                        "changed": 1,
+                        "unchanged": 0,
+                        "ended": 1,
+                        "ambiguous": 1,
+                        "missing": 0,
+                    },
+                    "rows": [IMPORT_ROW_EXAMPLE, AMBIGUOUS_ROW_EXAMPLE],
+                    "missing": [],
                     "created_cities": 0,
                     "matched_cities": 1,
                     "created_memberships": 1,
@@ -165,14 +305,25 @@ class MembershipImportReport(ReadSchema):
 
     network: str = Field(description="The network's slug.", examples=["citynet"])
     dry_run: bool = Field(description="True when nothing was written.")
+    changed_nothing: bool = Field(
+        description="True when the registry already says what the file says: nothing "
+        "is (or would be) written."
+    )
+    message: str = Field(description="The plan in one sentence.")
+    summary: ImportSummary
     rows: list[MembershipImportRowResult] = Field(
         description="One entry per row of the file with data, in file order."
     )
-    created_cities: int = Field(description="Cities added to the registry.", examples=[0])
-    matched_cities: int = Field(
-        description="Rows matched to a city already in the registry.", examples=[1]
+    missing: list[MissingMember] = Field(
+        description="Memberships in force of members the file does not list."
     )
-    created_memberships: int = Field(description="Memberships added.", examples=[1])
+    created_cities: int = Field(
+        description="Members (cities and organizations) added to the registry.", examples=[0]
+    )
+    matched_cities: int = Field(
+        description="Rows matched to a member already in the registry.", examples=[1]
+    )
+    created_memberships: int = Field(description="Memberships opened.", examples=[1])
 
 
 # The member list as GeoJSON (RFC 7946), as the contract states it.

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from netregistry.audit.service import AuditEntry
 from netregistry.errors import (
     Conflict,
     InvalidCursor,
@@ -150,6 +151,39 @@ class MembershipService(RegistryService[MembershipRepository]):
             MembershipRead.model_validate,
             lambda m: (RESOURCE, str(m.id), m.network.slug),
         )
+
+    async def update_all(
+        self, network: Network, updates: Sequence[tuple[Membership, dict[str, Any]]]
+    ) -> None:
+        """Changes to many memberships of ``network`` (loaded with their member and
+        network), a bulk writer's: each checked as :meth:`update` checks one, written in
+        one batch (the database refuses overlaps), each audited. The caller holds the
+        members' locks and checks the roles' coverage once after
+        (:func:`rules.check_membership_coverage`)."""
+        if not updates:
+            return
+        befores = [MembershipRead.model_validate(membership) for membership, _ in updates]
+
+        def check(update: tuple[Membership, dict[str, Any]]) -> None:
+            membership, changes = update
+            rules.check_changed_period(
+                changes.get("start_date", membership.start_date),
+                changes.get("end_date", membership.end_date),
+            )
+            if "category" in changes:
+                rules.check_category(network, changes["category"])
+
+        self._check_each(updates, check)
+        updated = await self._update_all(
+            [membership for membership, _ in updates],
+            [changes for _, changes in updates],
+            self.repository.by_ids,
+        )
+        entries: list[AuditEntry] = []
+        for before, membership in zip(befores, updated, strict=True):
+            after = MembershipRead.model_validate(membership)
+            entries.append(("update", RESOURCE, str(after.id), network.slug, (), before, after))
+        await self.audit.record_all(entries)
 
     async def update(
         self,

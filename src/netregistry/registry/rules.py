@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.errors import Conflict, invalid
 from netregistry.kit.dates import PartialDate, day_in_words, validate_period
-from netregistry.kit.locks import advisory_lock
+from netregistry.kit.locks import advisory_lock, advisory_locks
 from netregistry.kit.messages import count_of, in_words
 from netregistry.models import Member, Membership, Network, Role, Tenure
 
@@ -80,8 +80,9 @@ async def lock_network(session: AsyncSession, network_id: uuid.UUID, *, exclusiv
 async def lock_members(
     session: AsyncSession, network_id: uuid.UUID, member_ids: Iterable[uuid.UUID]
 ) -> None:
-    for member_id in sorted(set(member_ids)):
-        await advisory_lock(session, f"member:{network_id}:{member_id}")
+    await advisory_locks(
+        session, [f"member:{network_id}:{member_id}" for member_id in sorted(set(member_ids))]
+    )
 
 
 async def check_categories_unused(

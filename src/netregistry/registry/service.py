@@ -4,15 +4,16 @@ path that imports write through."""
 from __future__ import annotations
 
 import uuid
+from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Select
+from sqlalchemy import Select, insert, inspect
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from netregistry.audit.service import AuditTrail
+from netregistry.audit.service import AuditEntry, AuditTrail
 from netregistry.auth.principal import Principal
 from netregistry.errors import NetregistryError
 from netregistry.kit.messages import officer_message
@@ -31,6 +32,8 @@ RepositoryT = TypeVar("RepositoryT")
 KEPT = frozenset({"id", "created_at", "updated_at", "network"})
 # The database errors that mean "this row breaks a rule": a constraint, a bad value.
 REFUSALS = (IntegrityError, DataError)
+# Bind parameters in one statement, at most (PostgreSQL's protocol allows 32,767).
+MAX_BINDS = 30_000
 
 
 class RowRefused(Exception):
@@ -119,8 +122,7 @@ class RegistryService(Generic[RepositoryT]):
         """
         try:
             async with self.session.begin_nested():
-                self.session.add_all(rows)
-                await self.session.flush()
+                await self._insert_values(rows)
         except REFUSALS:
             for index, row in enumerate(rows):
                 try:
@@ -139,6 +141,29 @@ class RegistryService(Generic[RepositoryT]):
         }
         return [found[row_id] for row_id in ids]
 
+    async def _insert_values(self, rows: Sequence[RowT]) -> None:
+        """``rows`` inserted as plain values (the ORM's unit of work costs more than the
+        database for thousands of rows): one batched statement per set of columns given,
+        each row's own values, the columns' defaults for the rest."""
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for row in rows:
+            if row.id is None:
+                row.id = uuid.uuid4()
+            values = {
+                attribute.key: row.__dict__[attribute.key]
+                for attribute in inspect(type(row)).column_attrs
+                if attribute.key in row.__dict__
+            }
+            groups[tuple(values)].append(values)
+        for columns, group in groups.items():
+            # Many rows to a statement (a bind parameter apiece, within PostgreSQL's
+            # 32,767), not a statement per row.
+            size = max(1, MAX_BINDS // max(1, len(columns)))
+            for start in range(0, len(group), size):
+                await self.session.execute(
+                    insert(type(rows[0])).values(group[start : start + size])
+                )
+
     async def _audit_created(
         self,
         rows: Sequence[Any],
@@ -147,11 +172,57 @@ class RegistryService(Generic[RepositoryT]):
     ) -> None:
         """One audit entry (and change-feed entry) per created row: its representation
         as its endpoint returns it, under ``identify(row)``: (type, id, network)."""
+        entries: list[AuditEntry] = []
         for row in rows:
             resource_type, resource_id, network = identify(row)
-            await self.audit.record(
-                "create", resource_type, resource_id, network=network, after=represent(row)
+            entries.append(
+                ("create", resource_type, resource_id, network, (), None, represent(row))
             )
+        await self.audit.record_all(entries)
+
+    async def _update_all(
+        self,
+        rows: Sequence[RowT],
+        changes: Sequence[dict[str, Any]],
+        reread: Callable[[list[uuid.UUID]], Select[RowT]],
+    ) -> list[RowT]:
+        """Apply ``changes`` to loaded ``rows`` (one dict each) in one flush and read
+        them back, in order, by ``reread``.
+
+        A constraint the batch breaks is a :class:`RowRefused` naming the first row
+        that breaks it, found by applying the changes one by one. Any other database
+        error is raised as it is.
+        """
+        ids = [row.id for row in rows]
+        try:
+            async with self.session.begin_nested():
+                for row, change in zip(rows, changes, strict=True):
+                    for field, value in change.items():
+                        setattr(row, field, value)
+                await self.session.flush()
+        except REFUSALS:
+            fresh = {
+                row.id: row
+                for row in await self.session.scalars(
+                    reread(ids).execution_options(populate_existing=True)
+                )
+            }
+            for index, (row_id, change) in enumerate(zip(ids, changes, strict=True)):
+                try:
+                    async with self.session.begin_nested():
+                        for field, value in change.items():
+                            setattr(fresh[row_id], field, value)
+                        await self.session.flush()
+                except REFUSALS as error:
+                    raise RowRefused(index, _reason(error)) from error
+            raise
+        found = {
+            row.id: row
+            for row in await self.session.scalars(
+                reread(ids).execution_options(populate_existing=True)
+            )
+        }
+        return [found[row_id] for row_id in ids]
 
 
 def without_network(kept: dict[str, Any]) -> dict[str, Any]:
