@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
 from netregistry.changes.endpoints import router as changes_router
+from netregistry.changes.stream import StreamSlots
 from netregistry.config import Settings, get_settings
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
 from netregistry.exports.endpoints import router as exports_router
@@ -106,6 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.cursor_codec = CursorCodec(settings.resolve_secret_key())
         app.state.export_slots = asyncio.Semaphore(settings.max_concurrent_exports)
         app.state.import_queue = ImportQueue(settings.max_concurrent_imports)
+        app.state.stream_slots = StreamSlots(settings.max_open_streams)
         await _purge_idempotency_keys(app, settings)
         direct_reads: DirectReads = app.state.direct_reads
         await direct_reads.start(engine, app.state.sessionmaker, connect_arguments(settings))
