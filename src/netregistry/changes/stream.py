@@ -92,6 +92,8 @@ class ChangeStream:
         forget = when_draining(stop.set)
         try:
             yield f"retry: {RECONNECT_MS}\n\n".encode()
+            loop = asyncio.get_running_loop()
+            sent = loop.time()
             while not stop.is_set():
                 wake.clear()  # before reading: a commit during the read wakes us again
                 try:
@@ -103,10 +105,15 @@ class ChangeStream:
                 for change in changes:
                     yield encode_event(change)
                     self.cursor = int(change.cursor)
+                    sent = loop.time()
                 if len(changes) == PAGE or cut_short:
                     continue  # catching up: read on at once
-                if not await _wait(wake, stop, self.heartbeat):
+                # Silent for a heartbeat (woken or not, by changes of other networks): a
+                # comment, so that no proxy takes the stream for dead.
+                idle = loop.time() - sent
+                if idle >= self.heartbeat or not await _wait(wake, stop, self.heartbeat - idle):
                     yield b": heartbeat\n\n"
+                    sent = loop.time()
         finally:
             unsubscribe()
             forget()
