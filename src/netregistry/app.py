@@ -15,6 +15,7 @@ import structlog
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
@@ -55,6 +56,8 @@ from netregistry.system.docs import router as docs_router
 from netregistry.system.endpoints import router as system_router
 from netregistry.tenures.endpoints import role_router as role_tenures_router
 from netregistry.tenures.endpoints import router as tenures_router
+from netregistry.webhooks.delivery import Dispatcher
+from netregistry.webhooks.endpoints import router as webhooks_router
 
 log = structlog.get_logger("netregistry")
 
@@ -92,6 +95,7 @@ TAGS = [
     {"name": "members", "description": "Any member, city or organization, across networks."},
     {"name": "exports", "description": "The registry or a network as JSON, NDJSON or CSV."},
     {"name": "changes", "description": "Every committed write in commit order, to sync from."},
+    {"name": "webhooks", "description": "The change feed pushed to partners' URLs, signed."},
     {"name": "audit", "description": "The append-only log of every change (admin keys)."},
     {"name": "operations", "description": "Probes and metrics for operators."},
 ]
@@ -114,14 +118,30 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
             async with listening(app.state.read_cache, engine, settings) as listener:
                 app.state.change_listener = listener
+                dispatcher = Dispatcher(_delivery_engine(engine, settings), listener, settings)
+                app.state.webhook_sender = dispatcher.sender
+                await dispatcher.start()
                 _freeze_the_heap()
                 try:
                     yield
                 finally:
                     gc.unfreeze()
+                    await dispatcher.stop()
                     flush_access_log()
         finally:
             await direct_reads.stop()
+
+
+def _delivery_engine(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    """The webhook deliveries' own two connections, beside the request pool."""
+    return create_async_engine(
+        engine.url,
+        pool_size=2,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        connect_args=connect_arguments(settings),
+    )
 
 
 def _freeze_the_heap() -> None:
@@ -230,6 +250,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations_router,
         member_router,
         changes_router,
+        webhooks_router,
         exports_router,
         audit_router,
     ):

@@ -24,6 +24,7 @@ from netregistry.kit.types import (
     POSITION_PATTERN,
     ROLE_SLUG_PATTERN,
     SLUG_PATTERN,
+    WEBHOOK_URL_PATTERN,
     WIKIDATA_PATTERN,
     shown,
 )
@@ -106,6 +107,9 @@ PATTERN_WORDS: dict[str, Callable[[Any], str]] = {
     CATEGORY_SLUG_PATTERN: _slug_words(underscores=True, example="full-member"),
     WIKIDATA_PATTERN: _wikidata_words,
     DAY_PATTERN: _day_words,
+    WEBHOOK_URL_PATTERN: lambda value: (
+        "use an https URL without spaces or #fragment, e.g. https://partner.example.org/hook"
+    ),
     LOOKUP_PATTERN: lambda value: "must not contain the NUL character (U+0000)",
     CURSOR_PATTERN: lambda value: (
         "is not a cursor of this list: pass the next_cursor of the previous page as it "

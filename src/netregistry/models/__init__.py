@@ -10,6 +10,7 @@ from netregistry.models.membership import Membership
 from netregistry.models.network import Network
 from netregistry.models.role import Role
 from netregistry.models.tenure import Tenure
+from netregistry.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
@@ -22,4 +23,6 @@ __all__ = [
     "Network",
     "Role",
     "Tenure",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]
