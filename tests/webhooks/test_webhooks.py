@@ -91,7 +91,8 @@ async def test_a_change_is_delivered_signed_and_the_secret_is_shown_once(
     )
     for response in (read, listed, patched):
         assert response.status_code == 200, response.text
-        assert secret not in response.text and "secret" not in response.text
+        assert secret not in response.text
+        assert "secret" not in response.text
     assert read.json()["position"] == changes[-1]["cursor"]
     log = await deliveries(client, admin_headers, hook["id"])
     assert [(entry["cursor"], entry["succeeded"], entry["status_code"]) for entry in log] == [
@@ -101,7 +102,8 @@ async def test_a_change_is_delivered_signed_and_the_secret_is_shown_once(
     # A test event: signed, answered with its outcome, in the log; no change moved.
     tested = await client.post(f"/v1/webhooks/{hook['id']}/test", headers=admin_headers)
     assert tested.status_code == 201, tested.text
-    assert tested.json()["succeeded"] is True and tested.json()["cursor"] is None
+    assert tested.json()["succeeded"] is True
+    assert tested.json()["cursor"] is None
     test_event = verified(secret, receiver.received[-1])
     assert test_event["type"] == "webhook.test"
     assert test_event["subscription_id"] == hook["id"]
@@ -217,8 +219,10 @@ async def test_a_failing_receiver_gets_retries_in_feed_order_then_everything(
     log = list(reversed(await deliveries(client, admin_headers, hook["id"])))
     failed = [entry for entry in log if not entry["succeeded"]]
     assert [entry["attempt"] for entry in failed] == list(range(1, len(failed) + 1))
-    assert all(entry["error"] == "answered HTTP 500" and entry["next_retry_at"] for entry in failed)
-    assert log[len(failed)]["attempt"] == len(failed) + 1 and log[len(failed)]["succeeded"]
+    assert all(entry["error"] == "answered HTTP 500" for entry in failed)
+    assert all(entry["next_retry_at"] for entry in failed)
+    assert log[len(failed)]["attempt"] == len(failed) + 1
+    assert log[len(failed)]["succeeded"]
 
 
 async def test_a_receiver_failing_for_the_retry_time_disables_it_and_enabling_resumes(
@@ -243,11 +247,8 @@ async def test_a_receiver_failing_for_the_retry_time_disables_it_and_enabling_re
     enabled = await client.patch(
         f"/v1/webhooks/{hook['id']}", json={"enabled": True}, headers=admin_headers
     )
-    assert enabled.status_code == 200 and enabled.json()["disabled_reason"] is None
+    assert enabled.status_code == 200
+    assert enabled.json()["disabled_reason"] is None
     await receiver.until(2)
-    assert (
-        [verified(hook["secret"], entry) for entry in receiver.accepted()]
-        == await feed(client)[-2:]
-        if False
-        else [item for item in await feed(client) if int(item["cursor"]) > int(hook["position"])]
-    )
+    changes = [item for item in await feed(client) if int(item["cursor"]) > int(hook["position"])]
+    assert [verified(hook["secret"], entry) for entry in receiver.accepted()] == changes
