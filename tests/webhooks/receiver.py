@@ -30,6 +30,7 @@ class Receiver:
     def __init__(self) -> None:
         self.received: list[Received] = []
         self.status = 204
+        self.delay = 0.0  # seconds before answering
         self.server: asyncio.Server | None = None
         self.port = 0
         self._arrived = asyncio.Event()
@@ -59,6 +60,8 @@ class Receiver:
                         name, _, value = line.partition(":")
                         headers[name.strip().lower()] = value.strip()
                 body = await reader.readexactly(int(headers.get("content-length", "0")))
+                if self.delay:
+                    await asyncio.sleep(self.delay)
                 status = self.status
                 self.received.append(Received(headers, body, status, time.monotonic()))
                 self._arrived.set()
