@@ -57,6 +57,7 @@ from netregistry.system.endpoints import router as system_router
 from netregistry.tenures.endpoints import role_router as role_tenures_router
 from netregistry.tenures.endpoints import router as tenures_router
 from netregistry.webhooks.delivery import Dispatcher
+from netregistry.webhooks.endpoints import payloads as webhook_payloads
 from netregistry.webhooks.endpoints import router as webhooks_router
 
 log = structlog.get_logger("netregistry")
@@ -171,6 +172,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         version=app.version,
         description=app.description,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=TAGS,
     )
     # The bearer scheme guards writes; public reads work without it.
@@ -255,5 +257,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         audit_router,
     ):
         app.include_router(router)
+    app.webhooks.include_router(webhook_payloads)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 
 from netregistry.auth.dependencies import authorize_write, require_principal
 from netregistry.auth.principal import Principal
+from netregistry.changes.schemas import ChangeRead
 from netregistry.kit.deps import PageDep, SessionDep
 from netregistry.kit.http import (
     WRITE_STATUSES,
@@ -25,6 +26,7 @@ from netregistry.webhooks.schemas import (
     WebhookCreated,
     WebhookDeliveryRead,
     WebhookRead,
+    WebhookTestEvent,
     WebhookUpdate,
 )
 from netregistry.webhooks.service import WebhookService
@@ -150,3 +152,56 @@ async def test_webhook(request: Request, service: Service, webhook_id: WebhookId
     in the delivery log). Deliveries of changes are not affected."""
     delivery = await service.send_test(webhook_id, request.app.state.webhook_sender)
     return represent(request, delivery, status_code=201)
+
+
+# --- what a receiver gets: the contract's `webhooks` section (documentation, not routes) ---
+
+payloads = APIRouter(tags=["webhooks"])
+
+_SIGNED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Any 2xx acknowledges the message; anything else is retried."},
+}
+WebhookIdHeader = Annotated[
+    str,
+    Header(
+        alias="webhook-id",
+        description="The message id: `chg_<cursor>` for a change (the same on every retry, "
+        "to deduplicate with), `test_<hex>` for a test.",
+    ),
+]
+WebhookTimestampHeader = Annotated[
+    str, Header(alias="webhook-timestamp", description="Unix seconds when it was sent.")
+]
+WebhookSignatureHeader = Annotated[
+    str,
+    Header(
+        alias="webhook-signature",
+        description='`v1,<base64 HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<body>">`, '
+        "keyed with the base64-decoded part of the subscription's `whsec_` secret "
+        "(Standard Webhooks).",
+    ),
+]
+
+
+@payloads.post("change", operation_id="webhook_change", summary="A change", responses=_SIGNED)
+async def change_delivered(
+    body: ChangeRead,
+    webhook_id: WebhookIdHeader,
+    webhook_timestamp: WebhookTimestampHeader,
+    webhook_signature: WebhookSignatureHeader,
+) -> None:
+    """Each change a subscription's filters take, in feed order, at least once: the body
+    is the change object of `GET /v1/changes`. The next change is sent only once this
+    one is acknowledged."""
+
+
+@payloads.post(
+    "webhook.test", operation_id="webhook_test", summary="A test event", responses=_SIGNED
+)
+async def test_delivered(
+    body: WebhookTestEvent,
+    webhook_id: WebhookIdHeader,
+    webhook_timestamp: WebhookTimestampHeader,
+    webhook_signature: WebhookSignatureHeader,
+) -> None:
+    """Sent by `POST /v1/webhooks/{id}/test`, signed like every message."""
