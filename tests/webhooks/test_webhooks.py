@@ -137,6 +137,7 @@ async def test_deliveries_follow_the_filters_and_start_where_asked(
         ("https://192.168.0.1/", "private"),
         ("ftp://127.0.0.1/hook", "use an https URL"),
         ("https://user:pw@127.0.0.1/hook", "user name"),
+        ("https://127.0.0.1:99999/hook", "not a URL"),
         ("https://no-such-host.invalid/hook", "cannot be resolved"),
     ],
 )

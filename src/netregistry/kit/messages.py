@@ -108,7 +108,8 @@ PATTERN_WORDS: dict[str, Callable[[Any], str]] = {
     WIKIDATA_PATTERN: _wikidata_words,
     DAY_PATTERN: _day_words,
     WEBHOOK_URL_PATTERN: lambda value: (
-        "use an https URL without spaces or #fragment, e.g. https://partner.example.org/hook"
+        "use an https URL without spaces, user name or #fragment, e.g. "
+        "https://partner.example.org/hook"
     ),
     LOOKUP_PATTERN: lambda value: "must not contain the NUL character (U+0000)",
     CURSOR_PATTERN: lambda value: (

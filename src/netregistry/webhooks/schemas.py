@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, ConfigDict, Field, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from netregistry.changes.schemas import Action, ResourceType
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
@@ -17,7 +18,7 @@ from netregistry.webhooks.targets import check_form
 def _target_form(url: str) -> str:
     reason = check_form(url)
     if reason is not None:
-        raise ValueError(f"the URL {reason}")
+        raise PydanticCustomError("webhook_target", "the URL {reason}", {"reason": reason})
     return url
 
 
