@@ -22,7 +22,7 @@ LAYERS = (
     ("kit", "models", "auth", "audit", "db", "config", "errors", "migrations", "embedded"),
     ("registry",),
     NOUNS,
-    ("imports", "exports", "changes", "demo", "system", "directory", "reconcile"),
+    ("imports", "exports", "changes", "webhooks", "demo", "system", "directory", "reconcile"),
     ("app", "cli", "serving", "__main__"),
 )
 # Where SQL may be built: repositories, the core, and the foundations below them.

@@ -15,12 +15,14 @@ import structlog
 from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp
 
 from netregistry import __version__, migrations
 from netregistry.audit.endpoints import router as audit_router
 from netregistry.changes.endpoints import router as changes_router
+from netregistry.changes.stream import StreamSlots
 from netregistry.config import Settings, get_settings
 from netregistry.db import connect_arguments, create_sessionmaker, open_database
 from netregistry.declarations.endpoints import router as declarations_router
@@ -57,6 +59,9 @@ from netregistry.system.docs import router as docs_router
 from netregistry.system.endpoints import router as system_router
 from netregistry.tenures.endpoints import role_router as role_tenures_router
 from netregistry.tenures.endpoints import router as tenures_router
+from netregistry.webhooks.delivery import Dispatcher
+from netregistry.webhooks.endpoints import payloads as webhook_payloads
+from netregistry.webhooks.endpoints import router as webhooks_router
 
 log = structlog.get_logger("netregistry")
 
@@ -94,6 +99,7 @@ TAGS = [
     {"name": "members", "description": "Any member, city or organization, across networks."},
     {"name": "exports", "description": "The registry or a network as JSON, NDJSON or CSV."},
     {"name": "changes", "description": "Every committed write in commit order, to sync from."},
+    {"name": "webhooks", "description": "The change feed pushed to partners' URLs, signed."},
     {"name": "audit", "description": "The append-only log of every change (admin keys)."},
     {"name": "operations", "description": "Probes and metrics for operators."},
 ]
@@ -109,20 +115,37 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.cursor_codec = CursorCodec(settings.resolve_secret_key())
         app.state.export_slots = asyncio.Semaphore(settings.max_concurrent_exports)
         app.state.import_queue = ImportQueue(settings.max_concurrent_imports)
+        app.state.stream_slots = StreamSlots(settings.max_open_streams)
         await _purge_idempotency_keys(app, settings)
         direct_reads: DirectReads = app.state.direct_reads
         await direct_reads.start(engine, app.state.sessionmaker, connect_arguments(settings))
         try:
             async with listening(app.state.read_cache, engine, settings) as listener:
                 app.state.change_listener = listener
+                dispatcher = Dispatcher(_delivery_engine(engine, settings), listener, settings)
+                app.state.webhook_sender = dispatcher.sender
+                await dispatcher.start()
                 _freeze_the_heap()
                 try:
                     yield
                 finally:
                     gc.unfreeze()
+                    await dispatcher.stop()
                     flush_access_log()
         finally:
             await direct_reads.stop()
+
+
+def _delivery_engine(engine: AsyncEngine, settings: Settings) -> AsyncEngine:
+    """The webhook deliveries' own two connections, beside the request pool."""
+    return create_async_engine(
+        engine.url,
+        pool_size=2,
+        max_overflow=0,
+        pool_timeout=settings.db_pool_timeout,
+        pool_pre_ping=True,
+        connect_args=connect_arguments(settings),
+    )
 
 
 def _freeze_the_heap() -> None:
@@ -152,6 +175,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         version=app.version,
         description=app.description,
         routes=app.routes,
+        webhooks=app.webhooks.routes,
         tags=TAGS,
     )
     # The bearer scheme guards writes; public reads work without it.
@@ -233,10 +257,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         organizations_router,
         member_router,
         changes_router,
+        webhooks_router,
         exports_router,
         audit_router,
         reconcile_router,
     ):
         app.include_router(router)
+    app.webhooks.include_router(webhook_payloads)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

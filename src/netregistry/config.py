@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import os
 import secrets
 from functools import lru_cache
@@ -134,6 +135,58 @@ class Settings(BaseSettings):
         ge=64 * 1024,
         description="A change-feed page stops early once its entries reach this many bytes.",
     )
+    max_open_streams: int = Field(
+        default=100,
+        ge=1,
+        le=10_000,
+        description="Open change streams (GET /v1/changes/stream) per process; more are 503.",
+    )
+    stream_heartbeat_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        le=300,
+        description="Seconds between heartbeat comments on an idle change stream.",
+    )
+    webhook_allowed_addresses: list[str] = Field(
+        default=[],
+        description=(
+            "Networks (CIDR, e.g. 10.0.0.0/8 or 127.0.0.1/32) that webhook targets may "
+            "resolve to although they are private, loopback or otherwise not public. "
+            "Empty: only public addresses."
+        ),
+    )
+    webhook_retry_seconds: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description=(
+            "How long deliveries to a failing webhook are retried before the subscription "
+            "is disabled."
+        ),
+    )
+    webhook_first_retry_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        description="The first retry's delay; each next one doubles, with jitter.",
+    )
+    webhook_longest_retry_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="The longest delay between two retries.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="Seconds a webhook receiver has to answer a delivery.",
+    )
+    webhook_lease_seconds: float = Field(
+        default=30.0,
+        ge=1,
+        description=(
+            "How long an instance holds a subscription's deliveries without renewing: "
+            "another instance takes over once it lapses."
+        ),
+    )
     request_head_timeout: float = Field(
         default=10.0,
         gt=0,
@@ -205,6 +258,18 @@ class Settings(BaseSettings):
             parse_many(value)
         except ValueError as error:
             raise ValueError(f"not a rate such as '300/minute': {error}") from error
+        return value
+
+    @field_validator("webhook_allowed_addresses")
+    @classmethod
+    def _networks_of_addresses(cls, value: list[str]) -> list[str]:
+        for network in value:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{network!r} is not a network; use CIDR, e.g. 127.0.0.1/32 or 10.0.0.0/8"
+                ) from None
         return value
 
     @field_validator("data_dir")

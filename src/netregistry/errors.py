@@ -321,3 +321,10 @@ class RequestInvalid(ValidationFailed):
 
     def extra(self) -> dict[str, Any]:
         return {**super().extra(), "total_errors": self.total}
+
+
+class TooManyStreams(ServiceUnavailable):
+    """The process holds as many open change streams as it may; a new one is refused."""
+
+    code = "too-many-streams"
+    title = "Too many open streams"

@@ -176,6 +176,8 @@ async def test_the_admin_only_routes_are_exactly_the_listed_ones(
     before = await dump_database(db)
     refused = set()
     for template, operations in schema["paths"].items():
+        if template == "/v1/changes/stream":
+            continue  # public and never ending; tests/changes/test_stream.py
         path = re.sub(r"\{(\w+)\}", lambda m: values.get(m.group(1), str(uuid.uuid4())), template)
         for method, operation in operations.items():
             # An unknown field: a 422 on any route that gets as far as reading the body (an
@@ -316,6 +318,11 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
     checked: list[str] = []
     for template, operations in schema["paths"].items():
         if "get" not in operations or template == "/v1/audit":
+            continue
+        # The change stream never ends (its events are the feed's items, checked here as
+        # /v1/changes; tests/changes/test_stream.py compares them); webhook subscriptions
+        # are read with their owner's key and hold no audit data.
+        if template == "/v1/changes/stream" or template.startswith("/v1/webhooks"):
             continue
         path = _fill(template, ids)
         variants = [path]

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Row, Text, cast, func, or_, select
+from sqlalchemy import Row, Select, Text, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from netregistry.changes.schemas import ChangeFilter
 from netregistry.models import AuditEvent, Change
 
 # What a page entry carries besides its data (cursor, time, action, ids, keys and
@@ -16,8 +18,13 @@ class ChangeRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def last_position(self) -> int:
+        """The position of the newest change (0 when there is none)."""
+        newest = await self.session.scalar(select(func.max(Change.position)))
+        return int(newest or 0)
+
     async def after(
-        self, position: int, limit: int, max_bytes: int
+        self, position: int, limit: int, max_bytes: int, wanted: ChangeFilter | None = None
     ) -> tuple[Sequence[Row[tuple[object, ...]]], bool]:
         """The changes after ``position``, in commit order (actor columns never selected),
         at most ``limit`` of them and, but for the first, at most ``max_bytes`` of them;
@@ -27,13 +34,17 @@ class ChangeRepository:
         size is the data's JSON text (PostgreSQL's, with spaces: at least the bytes the
         page will hold).
         """
+        wanted = wanted or ChangeFilter()
         size = (
             func.coalesce(func.octet_length(cast(AuditEvent.after, Text)), 4) + ENTRY_OVERHEAD_BYTES
         )
         candidates = (
-            select(Change.position, size.label("size"))
-            .join(AuditEvent, AuditEvent.id == Change.audit_event_id)
-            .where(Change.position > position)
+            _filtered(
+                select(Change.position, size.label("size"))
+                .join(AuditEvent, AuditEvent.id == Change.audit_event_id)
+                .where(Change.position > position),
+                wanted,
+            )
             .order_by(Change.position)
             .limit(limit)
             .cte("candidates")
@@ -63,3 +74,14 @@ class ChangeRepository:
         rows = (await self.session.execute(statement)).all()
         cut_short = bool(rows) and len(rows) < rows[0].fetched
         return rows, cut_short
+
+
+def _filtered(statement: Select[Any], wanted: ChangeFilter) -> Select[Any]:
+    if wanted.networks:
+        # The GIN index on ``networks`` answers the overlap.
+        statement = statement.where(AuditEvent.networks.overlap(sorted(wanted.networks)))
+    if wanted.resource_types:
+        statement = statement.where(AuditEvent.resource_type.in_(sorted(wanted.resource_types)))
+    if wanted.actions:
+        statement = statement.where(AuditEvent.action.in_(sorted(wanted.actions)))
+    return statement

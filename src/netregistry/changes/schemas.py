@@ -1,9 +1,47 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+Action = Literal["create", "update", "delete"]
+# What the feed carries changes of: the audit trail's resource types.
+ResourceType = Literal[
+    "network", "city", "organization", "membership", "role", "tenure", "handover", "declaration"
+]
+ACTIONS: tuple[str, ...] = ("create", "update", "delete")
+RESOURCE_TYPES: tuple[str, ...] = (
+    "network",
+    "city",
+    "organization",
+    "membership",
+    "role",
+    "tenure",
+    "handover",
+    "declaration",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeFilter:
+    """Which changes a reader wants; an empty set takes every value.
+
+    ``networks``: the changes that concern one of them, as the audit trail recorded it at
+    the write (the resource's network, or every network a member was in then). What a
+    filter matches is fixed once the change commits, so a cursor resumes a filtered feed
+    as exactly as the whole one.
+    """
+
+    networks: frozenset[str] = frozenset()
+    resource_types: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
+
+    def concerns(self, network: str | None) -> bool:
+        """Whether a notification about ``network`` (None: any network) may bring a
+        change this filter takes."""
+        return not self.networks or network is None or network in self.networks
 
 
 class ChangeRead(BaseModel):
@@ -11,7 +49,7 @@ class ChangeRead(BaseModel):
 
     cursor: str = Field(description="Pass as `after` to read the changes after this one.")
     committed_at: datetime = Field(description="When the write committed (UTC).")
-    action: Literal["create", "update", "delete"]
+    action: Action
     resource_type: str = Field(
         description="network, city, organization, membership, role, tenure or handover.",
         examples=["membership"],

@@ -10,6 +10,13 @@ Each process listens on a connection of its own, outside the pool (a pooled conn
 is reset and handed to requests). While that connection is away a notification could
 be missed, so the cache is bypassed from the moment the loss is noticed (asyncpg's
 termination listener, or a failed ping) until the listener is back and has cleared it.
+
+The same notification drives what pushes changes to partners (the change stream and the
+webhook deliveries, ``changes/``): they :meth:`ChangeListener.subscribe` and are called
+with the network heard, and with ``None`` ("anything may have changed") whenever the
+listener (re)connects, since a notification sent meanwhile was not heard. They read the
+feed itself for what changed, so a missed or merged notification costs time, never a
+change. The listener runs with the cache off too, for them.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ LONGEST_BACKOFF = 2.0
 PING_INTERVAL = 2.0
 
 Connect = Callable[[], Awaitable[asyncpg.Connection]]
+# Told of each change heard: its network, or None when it may concern any network.
+Subscriber = Callable[[str | None], None]
 
 
 class ChangeListener:
@@ -51,6 +60,21 @@ class ChangeListener:
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._backoff = FIRST_BACKOFF
+        self._subscribers: set[Subscriber] = set()
+
+    def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
+        """Call ``subscriber`` on every change heard (and with ``None`` on every
+        reconnection); returns what unsubscribes it. A subscriber must not block: it is
+        called on the connection's own callback."""
+        self._subscribers.add(subscriber)
+        return lambda: self._subscribers.discard(subscriber)
+
+    def _tell(self, network: str | None) -> None:
+        for subscriber in list(self._subscribers):
+            try:
+                subscriber(network)
+            except Exception:  # one subscriber's fault is not the others'
+                log.exception("a change subscriber failed")
 
     async def start(self, wait: float) -> None:
         """Start listening, waiting up to ``wait`` seconds for the first connection (the
@@ -87,6 +111,7 @@ class ChangeListener:
         # From here on every commit is heard: what was cached before may be stale.
         self.cache.resume()
         self.ready.set()
+        self._tell(None)  # what committed while nobody listened is in the feed
         self._backoff = FIRST_BACKOFF
         log.info("listening for changes")
         await self._watch(self.connection, lost)
@@ -107,6 +132,7 @@ class ChangeListener:
 
     def _notified(self, connection: Any, pid: int, channel: str, payload: str) -> None:
         self.cache.invalidate(payload or None)
+        self._tell(payload or None)
 
     async def _close(self) -> None:
         connection, self.connection = self.connection, None
@@ -141,12 +167,9 @@ def connect_options(engine: AsyncEngine) -> dict[str, Any]:
 @asynccontextmanager
 async def listening(
     cache: ReadCache, engine: AsyncEngine, settings: Settings
-) -> AsyncIterator[ChangeListener | None]:
-    """The change listener of this process, for the lifespan of the application (none
-    when the cache is off)."""
-    if not cache.enabled:
-        yield None
-        return
+) -> AsyncIterator[ChangeListener]:
+    """The change listener of this process, for the lifespan of the application (with
+    the cache off too: the change stream and the webhooks follow it)."""
     listener = ChangeListener(
         cache, connector(engine, settings), ping_timeout=settings.db_connect_timeout
     )

@@ -25,6 +25,7 @@ from netregistry.kit.types import (
     POSITION_PATTERN,
     ROLE_SLUG_PATTERN,
     SLUG_PATTERN,
+    WEBHOOK_URL_PATTERN,
     WIKIDATA_PATTERN,
     shown,
 )
@@ -108,6 +109,10 @@ PATTERN_WORDS: dict[str, Callable[[Any], str]] = {
     WIKIDATA_PATTERN: _wikidata_words,
     TAG_PATTERN: tag_problem,
     DAY_PATTERN: _day_words,
+    WEBHOOK_URL_PATTERN: lambda value: (
+        "use an https URL without spaces, user name or #fragment, e.g. "
+        "https://partner.example.org/hook"
+    ),
     LOOKUP_PATTERN: lambda value: "must not contain the NUL character (U+0000)",
     CURSOR_PATTERN: lambda value: (
         "is not a cursor of this list: pass the next_cursor of the previous page as it "

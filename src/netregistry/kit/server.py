@@ -16,6 +16,10 @@ lacks are added by :class:`ConnectionBounds`, a small mixin on its HTTP protocol
   ``/healthz`` on connections already open included, until the idle ones go away.
 
 The body's pace is the application's to bound (``RequestLimitsMiddleware``: ``408``).
+
+A graceful shutdown waits for every response in flight, and a change stream never ends
+by itself: :func:`when_draining` tells the streams when uvicorn starts shutting down, so
+they end their responses and the shutdown completes.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import asyncio
 import functools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import httptools
@@ -60,6 +65,23 @@ def _refusal() -> bytes:
     head = b"HTTP/1.1 503 Service Unavailable\r\n"
     head += b"".join(name + b": " + value + b"\r\n" for name, value in headers)
     return head + b"\r\n" + bytes(problem.body)
+
+
+_drain_callbacks: set[Callable[[], None]] = set()
+
+
+def when_draining(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` once this process's server begins a graceful shutdown (asks its
+    connections to finish); returns what forgets it. Never called in-process (tests'
+    ASGI transport), where no server shuts down."""
+    _drain_callbacks.add(callback)
+    return lambda: _drain_callbacks.discard(callback)
+
+
+def _drain() -> None:
+    for callback in list(_drain_callbacks):
+        _drain_callbacks.discard(callback)
+        callback()
 
 
 class ConnectionBounds(asyncio.Protocol):
@@ -108,6 +130,12 @@ class ConnectionBounds(asyncio.Protocol):
         super().on_response_complete()  # type: ignore[misc]
         if not self.transport.is_closing():
             self._await_head()
+
+    def shutdown(self) -> None:
+        """uvicorn's graceful shutdown of this connection: long responses (change
+        streams) are told to end first."""
+        _drain()
+        super().shutdown()  # type: ignore[misc]
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self._head_timer is not None:

@@ -56,6 +56,9 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
 """A list's cursor: unpadded base64url, as ``CursorCodec.encode`` writes it."""
 
 POSITION_PATTERN = r"^[0-9]+$"
+# A webhook target: an http(s) URL without spaces, user name or fragment (its host is
+# checked against the addresses it resolves to, which no pattern can say).
+WEBHOOK_URL_PATTERN = r"^https?://[^\s#/?@]+([/?][^\s#]*)?$"
 """A position in the change feed: a non-negative integer."""
 
 # --- text -------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from netregistry.models.name import CategoryLabel, Name
 from netregistry.models.network import Network
 from netregistry.models.role import Role
 from netregistry.models.tenure import Tenure
+from netregistry.models.webhook import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiKey",
@@ -27,4 +28,6 @@ __all__ = [
     "Network",
     "Role",
     "Tenure",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

@@ -1,0 +1,1 @@
+"""Webhooks: the change feed delivered to partners' URLs, signed (Standard Webhooks)."""
