@@ -180,6 +180,13 @@ INEXPRESSIBLE_FIELD_ERRORS = {
     "webhook_target": "a webhook URL is any http(s) URL in the schema; whether its host "
     "resolves, to public addresses only, and over https unless on loopback, is the DNS's "
     "answer at the time of the request, not the URL's form",
+    "language_tag": "a language tag is any text of the BCP 47 form in the schema; whether "
+    "its language, script and region subtags are registered is the IANA subtag registry's "
+    "answer (langcodes reads it), too long a list for a pattern",
+    "duplicate_name": "names are unique by text, language and kind, three of a name's five "
+    "fields; JSON Schema's uniqueItems compares whole items",
+    "duplicate_label": "category labels are unique by category and language, two of a "
+    "label's four fields; JSON Schema's uniqueItems compares whole items",
     "text_tag_character": "tag characters (U+E0000-U+E007F) lie beyond the \\uFFFF escapes of "
     "a portable JSON Schema pattern",
 }

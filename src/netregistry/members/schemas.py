@@ -25,6 +25,10 @@ AltNames = Annotated[
 ]
 
 
+# The contract states it too: a body may hold one of the two keys, not both.
+ONE_OF_NAMES: dict[str, Any] = {"not": {"required": ["names", "alt_names"]}}
+
+
 def _names_or_alt_names(schema: Any) -> Any:
     if "names" in schema.model_fields_set and "alt_names" in schema.model_fields_set:
         raise ValueError("send names or alt_names, not both: alt_names are the texts of names")
@@ -67,7 +71,7 @@ KOICA: dict[str, Any] = {
 class CityCreate(WriteSchema):
     """A new city (a local government)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [SEOUL]})
+    model_config = ConfigDict(json_schema_extra={"examples": [SEOUL], **ONE_OF_NAMES})
 
     name: Name
     alt_names: AltNames = Field(default_factory=list)
@@ -88,7 +92,9 @@ class CityUpdate(UpdateSchema):
 
     required = ("name", "alt_names", "names", "country_code")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"population": 9_400_000}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"population": 9_400_000}], **ONE_OF_NAMES}
+    )
 
     name: Name | None = None
     alt_names: AltNames | None = None
@@ -130,7 +136,7 @@ class CityRead(ReadSchema):
 class OrganizationCreate(WriteSchema):
     """A new organization: an NGO, institute, agency or company."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [KOICA]})
+    model_config = ConfigDict(json_schema_extra={"examples": [KOICA], **ONE_OF_NAMES})
 
     name: Name
     alt_names: AltNames = Field(default_factory=list)
@@ -150,7 +156,7 @@ class OrganizationUpdate(UpdateSchema):
 
     required = ("name", "alt_names", "names")
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"org_type": "NGO"}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"org_type": "NGO"}], **ONE_OF_NAMES})
 
     name: Name | None = None
     alt_names: AltNames | None = None

@@ -4,6 +4,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from netregistry.kit.dates import HistoricalDate
 from netregistry.kit.languages import LanguageTag
@@ -51,9 +52,11 @@ def _labels_once(labels: list[CategoryLabelWrite]) -> list[CategoryLabelWrite]:
     seen: set[tuple[str, str]] = set()
     for label in labels:
         if (label.category, label.lang) in seen:
-            raise ValueError(
-                f"label each category once per language: {label.category} in {label.lang} "
-                "is given more than once"
+            raise PydanticCustomError(
+                "duplicate_label",
+                "label each category once per language: {category} in {lang} is given more "
+                "than once",
+                {"category": label.category, "lang": label.lang},
             )
         seen.add((label.category, label.lang))
     return labels
@@ -79,9 +82,10 @@ def _labels_of_own_categories(schema: Any) -> Any:
     labels = getattr(schema, "category_labels", None)
     categories = getattr(schema, "membership_categories", None)
     if labels and categories is not None and (unknown := unknown_categories(labels, categories)):
-        raise ValueError(
-            f"category_labels name {', '.join(unknown)}, not one of the membership_categories "
-            f"({', '.join(categories)})"
+        raise PydanticCustomError(
+            "unknown_category",
+            "category_labels name {unknown}, not one of the membership_categories ({known})",
+            {"unknown": ", ".join(unknown), "known": ", ".join(categories)},
         )
     return schema
 

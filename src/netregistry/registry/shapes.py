@@ -61,9 +61,10 @@ def _names_once(names: list[NameWrite]) -> list[NameWrite]:
     for name in names:
         key = (name.text, name.lang, name.kind)
         if key in seen:
-            raise ValueError(
-                f"name each name once: {name.text!r} ({name.lang}, {name.kind}) is given "
-                "more than once"
+            raise PydanticCustomError(
+                "duplicate_name",
+                "name each name once: {text} ({lang}, {kind}) is given more than once",
+                {"text": repr(name.text), "lang": name.lang, "kind": name.kind},
             )
         seen.add(key)
     return names
