@@ -78,12 +78,14 @@ async def browser(chromium: str) -> AsyncIterator[Browser]:
 
 @pytest.fixture(scope="module")
 async def operations(service: Service) -> list[dict[str, Any]]:
-    """Every operation of the contract the service publishes."""
+    """Every operation of the contract the service publishes, its webhooks' too (the docs
+    render them beside the paths)."""
     async with httpx.AsyncClient(base_url=service.url) as client:
         contract = (await client.get("/openapi.json")).json()
     return [
         operation
-        for methods in contract["paths"].values()
+        for section in ("paths", "webhooks")
+        for methods in contract.get(section, {}).values()
         for method, operation in methods.items()
         if method in ("get", "put", "post", "patch", "delete", "head", "options")
     ]
