@@ -97,18 +97,21 @@ class WebhookRepository:
         (``SKIP LOCKED``), so two processes never take the same one."""
         newest = select(func.max(Change.position)).scalar_subquery()
         now = func.clock_timestamp()
+        due = select(WebhookSubscription.id).where(
+            WebhookSubscription.enabled,
+            WebhookSubscription.next_attempt_at <= now,
+            or_(
+                WebhookSubscription.lease_until.is_(None),
+                WebhookSubscription.lease_until < now,
+            ),
+            WebhookSubscription.position < func.coalesce(newest, 0),
+        )
+        # Most commits find nothing due: a read then, and no UPDATE statement (which would
+        # fire the tables' statement triggers and take row locks for nothing).
+        if not await self.session.scalar(select(due.exists())):
+            return None
         candidate = (
-            select(WebhookSubscription.id)
-            .where(
-                WebhookSubscription.enabled,
-                WebhookSubscription.next_attempt_at <= now,
-                or_(
-                    WebhookSubscription.lease_until.is_(None),
-                    WebhookSubscription.lease_until < now,
-                ),
-                WebhookSubscription.position < func.coalesce(newest, 0),
-            )
-            .order_by(WebhookSubscription.next_attempt_at)
+            due.order_by(WebhookSubscription.next_attempt_at)
             .limit(1)
             .with_for_update(skip_locked=True)
             .scalar_subquery()
