@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +16,7 @@ import httpx
 import pytest
 
 from tests.changes.sse import open_stream
-from tests.operations.test_invalidation import Instance
+from tests.operations.test_invalidation import Instance, admin_key_headers, running_instances
 from tests.processes import environment
 from tests.registry import builders
 
@@ -42,24 +40,13 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def admin(env: dict[str, str]) -> dict[str, str]:
-    created = subprocess.run(
-        [sys.executable, "-m", "netregistry", "keys", "create", "--name", "ops", "--admin"],
-        env=env,
-        capture_output=True,
-        check=True,
-    )
-    return {"Authorization": f"Bearer {created.stdout.decode().strip()}"}
+    return admin_key_headers(env)
 
 
 @pytest.fixture
 async def instances(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[Instance]]:
-    started = [Instance(env, tmp_path / f"instance-{number}.log") for number in range(2)]
-    try:
-        await asyncio.gather(*(instance.wait_ready() for instance in started))
+    async with running_instances(env, tmp_path) as started:
         yield started
-    finally:
-        for instance in started:
-            instance.stop()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -82,9 +83,10 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
     }
 
 
-@pytest.fixture
-async def instances(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[Instance]]:
-    started = [Instance(env, tmp_path / f"instance-{number}.log") for number in range(2)]
+@asynccontextmanager
+async def running_instances(env: dict[str, str], logs: Path) -> AsyncIterator[list[Instance]]:
+    """Two ``netregistry serve`` processes on ``env``'s database, ready, stopped after."""
+    started = [Instance(env, logs / f"instance-{number}.log") for number in range(2)]
     try:
         await asyncio.gather(*(instance.wait_ready() for instance in started))
         yield started
@@ -93,8 +95,8 @@ async def instances(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[I
             instance.stop()
 
 
-@pytest.fixture
-def admin(env: dict[str, str]) -> dict[str, str]:
+def admin_key_headers(env: dict[str, str]) -> dict[str, str]:
+    """The headers of a new admin key, made by ``netregistry keys create``."""
     created = subprocess.run(
         [sys.executable, "-m", "netregistry", "keys", "create", "--name", "ops", "--admin"],
         env=env,
@@ -102,6 +104,17 @@ def admin(env: dict[str, str]) -> dict[str, str]:
         check=True,
     )
     return {"Authorization": f"Bearer {created.stdout.decode().strip()}"}
+
+
+@pytest.fixture
+async def instances(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[Instance]]:
+    async with running_instances(env, tmp_path) as started:
+        yield started
+
+
+@pytest.fixture
+def admin(env: dict[str, str]) -> dict[str, str]:
+    return admin_key_headers(env)
 
 
 async def _hits(client: httpx.AsyncClient) -> float:

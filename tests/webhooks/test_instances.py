@@ -10,8 +10,6 @@ import asyncio
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -22,7 +20,7 @@ import httpx
 import pytest
 
 from tests.changes.test_feed import Replica
-from tests.operations.test_invalidation import Instance, _dsn
+from tests.operations.test_invalidation import Instance, _dsn, admin_key_headers, running_instances
 from tests.processes import environment
 from tests.registry import builders
 from tests.webhooks.receiver import Receiver, receiving, verified
@@ -48,24 +46,13 @@ def env(database_url: str, tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def admin(env: dict[str, str]) -> Headers:
-    created = subprocess.run(
-        [sys.executable, "-m", "netregistry", "keys", "create", "--name", "ops", "--admin"],
-        env=env,
-        capture_output=True,
-        check=True,
-    )
-    return {"Authorization": f"Bearer {created.stdout.decode().strip()}"}
+    return admin_key_headers(env)
 
 
 @pytest.fixture
 async def instances(env: dict[str, str], tmp_path: Path) -> AsyncIterator[list[Instance]]:
-    started = [Instance(env, tmp_path / f"instance-{number}.log") for number in range(2)]
-    try:
-        await asyncio.gather(*(instance.wait_ready() for instance in started))
+    async with running_instances(env, tmp_path) as started:
         yield started
-    finally:
-        for instance in started:
-            instance.stop()
 
 
 @pytest.fixture
