@@ -48,6 +48,7 @@ from netregistry.kit.readcache import ReadCache
 from netregistry.kit.unit_of_work import TransactionMiddleware
 from netregistry.members.endpoints import (
     cities_router,
+    lookup_router,
     member_router,
     organizations_router,
 )
@@ -256,6 +257,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         cities_router,
         organizations_router,
         member_router,
+        lookup_router,
         changes_router,
         webhooks_router,
         exports_router,

@@ -180,6 +180,24 @@ CITIES = {
     ]
 }
 
+# (ISO 3166-2 code, UN/LOCODE) of the demo cities, only where certain: an ISO 3166-2
+# code only for a city that is a subdivision of its own.
+CITY_IDENTIFIERS: dict[str, tuple[str | None, str | None]] = {
+    "Seoul": ("KR-11", "KRSEL"),
+    "Busan": ("KR-26", "KRPUS"),
+    "Incheon": ("KR-28", "KRINC"),
+    "Bangkok": ("TH-10", "THBKK"),
+    "Tokyo": ("JP-13", "JPTYO"),
+    "Buenos Aires": ("AR-C", "ARBUE"),
+    "Yokohama": (None, "JPYOK"),
+    "New York City": (None, "USNYC"),
+    "Barcelona": (None, "ESBCN"),
+    "Istanbul": (None, "TRIST"),
+    "Colombo": (None, "LKCMB"),
+    "Johannesburg": (None, "ZAJNB"),
+    "Surabaya": (None, "IDSUB"),
+}
+
 CITYNET_EXECUTIVES = ["Seoul", "Yokohama", "Colombo", "Lyon", "Surabaya", "Bangkok"]
 CITYNET_MEMBERS = ["Busan", "Incheon", "Suwon", "Changwon", "Yongin"]
 METROPOLIS_MEMBERS = [
@@ -279,6 +297,7 @@ class _Loader:
     async def city(self, city: DemoCity) -> None:
         found = await MemberRepository(self.session).find_city(city.name, city.country_code)
         if found is None:
+            iso3166_2, unlocode = CITY_IDENTIFIERS.get(city.name, (None, None))
             created = await city_service(self.session, None).create(
                 CityCreate(
                     name=city.name,
@@ -291,6 +310,8 @@ class _Loader:
                     latitude=city.latitude,
                     longitude=city.longitude,
                     wikidata=city.wikidata,
+                    iso3166_2=iso3166_2,
+                    unlocode=unlocode,
                 )
             )
             self.created += 1

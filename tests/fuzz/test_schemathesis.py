@@ -177,6 +177,9 @@ INEXPRESSIBLE_FIELD_ERRORS = {
     "text_not_visible": "a text of unassigned, private-use or format characters only has no "
     "visible character; which code points Unicode assigns to letters, digits, punctuation "
     "and symbols is a Unicode category, which a portable JSON Schema pattern cannot name",
+    "identifier_country": "a city's ISO 3166-2 code and UN/LOCODE begin with its country "
+    "code; on a PATCH that changes one and not the other, the other is the stored one, "
+    "which the request's schema does not know",
     "webhook_target": "a webhook URL is any http(s) URL in the schema; whether its host "
     "resolves, to public addresses only, and over https unless on loopback, is the DNS's "
     "answer at the time of the request, not the URL's form",

@@ -148,6 +148,11 @@ def _json_records(content: str) -> Iterator[Record]:
             yield Record(kind, f"{PLURAL[kind]}[{index}]", value)
 
 
+# Nullable fields added within a schema version, absent from the exports made before:
+# such a record imports with the field null.
+_ADDED_FIELDS = {"member": frozenset({"iso3166_2", "unlocode"})}
+
+
 def _check(record: Record) -> None:
     """The record has exactly the published fields, with values of the published types."""
     fields = RECORDS[record.type]
@@ -158,6 +163,8 @@ def _check(record: Record) -> None:
             f"{', '.join(unknown)}."
         )
     for spec in fields:
+        if spec.name not in record.values and spec.name in _ADDED_FIELDS.get(record.type, ()):
+            record.values[spec.name] = None  # an export from before the field existed
         if spec.name not in record.values:
             raise ImportRefused(f"{record.where}: missing field {spec.name!r}.")
         value = record.values[spec.name]

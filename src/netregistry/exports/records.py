@@ -132,6 +132,17 @@ MEMBER = [
     ExportField("org_type", "m.org_type", "string", "Kind of body (organizations)."),
     ExportField("website", "m.website", "string", "Website (organizations)."),
     ExportField("wikidata", "m.wikidata", "string", "Wikidata item.", True, r"^Q[1-9][0-9]*$"),
+    ExportField(
+        "iso3166_2",
+        "m.iso3166_2",
+        "string",
+        "ISO 3166-2 code (cities that are subdivisions).",
+        True,
+        r"^[A-Z]{2}-[A-Z0-9]{1,3}$",
+    ),
+    ExportField(
+        "unlocode", "m.unlocode", "string", "UN/LOCODE (cities).", True, r"^[A-Z]{2}[A-Z2-9]{3}$"
+    ),
     *_timestamps("m"),
 ]
 

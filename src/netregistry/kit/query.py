@@ -11,6 +11,7 @@ only 200s, and a direct handler declines any parameter it does not know
 from __future__ import annotations
 
 import difflib
+import typing
 from collections import Counter
 from collections.abc import Sequence
 
@@ -30,6 +31,9 @@ async def single_valued_query(request: Request) -> None:
     counts = Counter(name for name, _ in request.query_params.multi_items())
     repeated = sorted(name for name, count in counts.items() if count > 1)
     if repeated:
+        listed = _list_parameters(request.scope.get("route"))
+        repeated = [name for name in repeated if name not in listed]
+    if repeated:
         raise ValidationFailed(
             f"Query parameters may be given once each: {', '.join(repeated)} repeated.",
             [
@@ -39,6 +43,17 @@ async def single_valued_query(request: Request) -> None:
                 for name in repeated
             ],
         )
+
+
+def _list_parameters(route: object) -> frozenset[str]:
+    """The query parameters ``route`` declares as lists (``?id=…&id=…``): those repeat."""
+    if not isinstance(route, APIRoute):
+        return frozenset()
+    return frozenset(
+        field.alias
+        for field in route.dependant.query_params
+        if typing.get_origin(field.field_info.annotation) is list
+    )
 
 
 async def known_query_parameters(request: Request) -> None:

@@ -328,6 +328,31 @@ WikidataId = Annotated[
     str, StringConstraints(pattern=WIKIDATA_PATTERN, max_length=20), Field(examples=["Q8684"])
 ]
 
+ISO3166_2_PATTERN = r"^[A-Z]{2}-[A-Z0-9]{1,3}$"
+Iso3166_2Code = Annotated[
+    str,
+    StringConstraints(pattern=ISO3166_2_PATTERN, max_length=6),
+    Field(
+        description=(
+            "ISO 3166-2 code of the subdivision the city is (Seoul: KR-11), in capitals, "
+            "beginning with the city's country code."
+        ),
+        examples=["KR-11"],
+    ),
+]
+UNLOCODE_PATTERN = r"^[A-Z]{2}[A-Z2-9]{3}$"
+UnLocode = Annotated[
+    str,
+    StringConstraints(pattern=UNLOCODE_PATTERN, max_length=5),
+    Field(
+        description=(
+            "UN/LOCODE of the city, five characters without the space (KR SEL is KRSEL), "
+            "beginning with the city's country code."
+        ),
+        examples=["KRSEL"],
+    ),
+]
+
 # A calendar day, then optionally a time: what ISO 8601 / RFC 3339 timestamps look like.
 _TIMESTAMP_START = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 

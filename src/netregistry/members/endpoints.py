@@ -26,10 +26,14 @@ from netregistry.kit.pagination import Page
 from netregistry.kit.schemas import ReadSchema, WriteSchema
 from netregistry.kit.types import LOOKUP_PATTERN, WIKIDATA_PATTERN, CountryCode
 from netregistry.members.schemas import (
+    MAX_LOOKUP,
     CityCreate,
     CityRead,
     CityUpdate,
+    LookupRequest,
+    LookupResult,
     MemberHistory,
+    MemberIdentifier,
     OrganizationCreate,
     OrganizationRead,
     OrganizationUpdate,
@@ -37,6 +41,7 @@ from netregistry.members.schemas import (
 from netregistry.members.service import (
     MemberService,
     city_service,
+    lookup_members,
     member_history,
     organization_service,
 )
@@ -240,3 +245,51 @@ async def get_member_history(
     for (`lang`, else `Accept-Language`)."""
     history = await member_history(session, actor, member_id, as_of=as_of, names=names)
     return represent(request, history, headers=names.headers())
+
+
+# Lookups read, whatever their method: no key asked for the POST either.
+lookup_router = APIRouter(prefix="/v1/members", tags=["members"])
+
+_LOOKUP_DESCRIPTION = (
+    "The cities and organizations that carry these identifiers, in one statement: a "
+    "wikidata id (Q8684), a geonames id (1835848), an ISO 3166-2 code (KR-11) or a "
+    "UN/LOCODE (KRSEL), up to 100. Each identifier asked once is answered once, in the "
+    "order asked; those no member carries are listed in `unknown`. Members are named as "
+    "`lang` (else `Accept-Language`) asks."
+)
+
+
+@lookup_router.get(
+    "/lookup",
+    operation_id="lookup_members",
+    summary="Members by identifier",
+    response_model=LookupResult,
+    responses=problems(400),
+    description=_LOOKUP_DESCRIPTION,
+)
+async def lookup_members_by_query(
+    request: Request,
+    session: SessionDep,
+    names: NameChoiceDep,
+    id: Annotated[
+        list[MemberIdentifier],
+        Query(min_length=1, max_length=MAX_LOOKUP, description="An identifier; repeat it."),
+    ],
+) -> Response:
+    result = await lookup_members(session, id, names)
+    return represent(request, result, headers=names.headers())
+
+
+@lookup_router.post(
+    "/lookup",
+    operation_id="lookup_members_in_batch",
+    summary="Members by identifier (a batch in the body)",
+    response_model=LookupResult,
+    responses=problems(400, 413, 415),
+    description=_LOOKUP_DESCRIPTION + " The POST reads and changes nothing; it needs no key.",
+)
+async def lookup_members_by_body(
+    request: Request, session: SessionDep, names: NameChoiceDep, body: LookupRequest
+) -> Response:
+    result = await lookup_members(session, body.ids, names)
+    return represent(request, result, headers=names.headers())

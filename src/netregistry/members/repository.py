@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import (
     Date,
     Float,
+    Integer,
     Select,
     Text,
     and_,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from netregistry.db import read_connection
@@ -35,7 +37,7 @@ from netregistry.kit.pagination import (
 from netregistry.kit.repository import Repository
 from netregistry.models import Member, Membership, Network, Tenure
 from netregistry.registry.names import fold_name, name_matches, search_key
-from netregistry.registry.shapes import names_json
+from netregistry.registry.shapes import member_summary, names_json
 
 
 class MemberRepository(Repository[Member]):
@@ -155,6 +157,24 @@ class MemberRepository(Repository[Member]):
         )
         return {member.wikidata: member for member in members if member.wikidata is not None}
 
+    async def lookup(
+        self, identifiers: Sequence[str], *, named: bool, names: dict[str, Any]
+    ) -> dict[str, tuple[str, str]]:
+        """The members these identifiers name, in one statement: for each identifier
+        found, its scheme and the member's summary as JSON text (:func:`member_summary`,
+        named as ``names``, the reader's choice of names, says when ``named``)."""
+        by_scheme: dict[str, list[Any]] = {scheme: [] for scheme in _SCHEMES}
+        for identifier in identifiers:
+            scheme = scheme_of(identifier)
+            if scheme == "geonames":
+                if int(identifier) <= _MAX_GEONAMES:
+                    by_scheme[scheme].append(int(identifier))
+            else:
+                by_scheme[scheme].append(identifier)
+        connection = await read_connection(self.session)
+        result = await connection.execute(_lookup(named), by_scheme | (names if named else {}))
+        return {str(value): (scheme, summary) for scheme, value, summary in result.all()}
+
     async def match_names(
         self, wanted: Sequence[tuple[str, str, str]]
     ) -> list[tuple[int, Member, bool]]:
@@ -211,6 +231,38 @@ class MemberRepository(Repository[Member]):
             .order_by(requested.c.position, Member.name, Member.id)
         )
         return [(int(position) - 1, member, bool(on_name)) for position, member, on_name in rows]
+
+
+# The stored identifiers a lookup reads, each by its unique index (migrations 0002, 0016).
+_SCHEMES: dict[str, Any] = {
+    "wikidata": (Member.wikidata, Text),
+    "geonames": (Member.geonames, Integer),
+    "iso3166_2": (Member.iso3166_2, Text),
+    "unlocode": (Member.unlocode, Text),
+}
+_MAX_GEONAMES = 2_147_483_647
+
+
+def scheme_of(identifier: str) -> str:
+    """The scheme of an identifier of :data:`IDENTIFIER_PATTERN`'s shape."""
+    if identifier.startswith("Q") and identifier[1:].isdigit():
+        return "wikidata"
+    if identifier.isdigit():
+        return "geonames"
+    return "iso3166_2" if "-" in identifier else "unlocode"
+
+
+@functools.cache
+def _lookup(named: bool) -> Any:
+    """The lookup's statement: one branch a scheme, with a placeholder for its array."""
+    return union_all(
+        *(
+            select(literal(scheme), sql_cast(column, Text), member_summary(named=named)).where(
+                column == any_(bindparam(scheme, type_=ARRAY(type_)))
+            )
+            for scheme, (column, type_) in _SCHEMES.items()
+        )
+    )
 
 
 def _columns(fields: Sequence[str]) -> list[Any]:

@@ -4,10 +4,19 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
-from netregistry.kit.types import NUMBER_ONLY, CountryCode, Label, Name, WebUrl, WikidataId
+from netregistry.kit.types import (
+    NUMBER_ONLY,
+    CountryCode,
+    Iso3166_2Code,
+    Label,
+    Name,
+    UnLocode,
+    WebUrl,
+    WikidataId,
+)
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.registry.shapes import MemberSummary, NameRead, Names
 from netregistry.tenures.schemas import TenureRead
@@ -51,6 +60,8 @@ SEOUL: dict[str, Any] = {
     "longitude": 126.9783,
     "wikidata": "Q8684",
     "geonames": 1835848,
+    "iso3166_2": "KR-11",
+    "unlocode": "KRSEL",
 }
 SEOUL_NAMES: list[Any] = [
     {"text": "서울특별시", "lang": "ko", "kind": "official", "start_date": None, "end_date": None},
@@ -83,6 +94,8 @@ class CityCreate(WriteSchema):
     longitude: Longitude | None = None
     wikidata: WikidataId | None = None
     geonames: GeonamesId | None = None
+    iso3166_2: Iso3166_2Code | None = None
+    unlocode: UnLocode | None = None
 
     check_one_of_names = model_validator(mode="after")(_names_or_alt_names)
 
@@ -106,6 +119,8 @@ class CityUpdate(UpdateSchema):
     longitude: Longitude | None = None
     wikidata: WikidataId | None = None
     geonames: GeonamesId | None = None
+    iso3166_2: Iso3166_2Code | None = None
+    unlocode: UnLocode | None = None
 
     check_one_of_names = model_validator(mode="after")(_names_or_alt_names)
 
@@ -129,6 +144,8 @@ class CityRead(ReadSchema):
     longitude: float | None
     wikidata: str | None
     geonames: int | None
+    iso3166_2: str | None
+    unlocode: str | None
     created_at: datetime
     updated_at: datetime
 
@@ -193,3 +210,53 @@ class MemberHistory(ReadSchema):
     member: MemberSummary
     memberships: list[MembershipRead]
     tenures: list[TenureRead]
+
+
+# --- Lookup by identifier ---------------------------------------------------------------
+
+# Each scheme's identifiers have a shape of their own, so an identifier says its scheme:
+# Q8684 (wikidata), 1835848 (geonames), KR-11 (ISO 3166-2), KRSEL (UN/LOCODE).
+IDENTIFIER_PATTERN = (
+    r"^(Q[1-9][0-9]{0,18}|[1-9][0-9]{0,9}|[A-Z]{2}-[A-Z0-9]{1,3}|[A-Z]{2}[A-Z2-9]{3})$"
+)
+MemberIdentifier = Annotated[
+    str,
+    StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=20),
+    Field(
+        description=(
+            "A wikidata id (Q8684), geonames id (1835848), ISO 3166-2 code (KR-11) or "
+            "UN/LOCODE (KRSEL): its shape says which."
+        ),
+        examples=["Q8684"],
+    ),
+]
+MAX_LOOKUP = 100
+Scheme = Literal["wikidata", "geonames", "iso3166_2", "unlocode"]
+
+
+class LookupRequest(WriteSchema):
+    """Identifiers to look up, up to 100."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ids": ["Q8684", "1835848", "KR-11", "KRSEL"]}]}
+    )
+
+    ids: list[MemberIdentifier] = Field(min_length=1, max_length=MAX_LOOKUP)
+
+
+class IdentifierMatch(ReadSchema):
+    """The member one identifier names."""
+
+    identifier: str = Field(examples=["KR-11"])
+    scheme: Scheme = Field(examples=["iso3166_2"])
+    member: MemberSummary
+
+
+class LookupResult(ReadSchema):
+    """The members the identifiers name, in the order asked, and those that name none."""
+
+    found: list[IdentifierMatch]
+    unknown: list[str] = Field(
+        description="The identifiers no member carries, in the order asked.",
+        examples=[["Q1"]],
+    )

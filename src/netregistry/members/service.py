@@ -10,7 +10,7 @@ from typing import Any, Generic, Literal, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from netregistry.auth.principal import Principal
-from netregistry.errors import Conflict, Forbidden, InvalidCursor, NotFound
+from netregistry.errors import Conflict, Forbidden, InvalidCursor, NotFound, invalid
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.http import json_bytes
@@ -21,6 +21,8 @@ from netregistry.members.repository import MemberRepository
 from netregistry.members.schemas import (
     CityCreate,
     CityRead,
+    IdentifierMatch,
+    LookupResult,
     MemberHistory,
     OrganizationCreate,
     OrganizationRead,
@@ -40,6 +42,13 @@ ReadT = TypeVar("ReadT", CityRead, OrganizationRead)
 _CONSTRAINTS = {
     "uq_members_wikidata": lambda: Conflict("Another member already has this wikidata id."),
     "uq_members_geonames": lambda: Conflict("Another member already has this geonames id."),
+    "uq_members_iso3166_2": lambda: Conflict("Another city already has this ISO 3166-2 code."),
+    "uq_members_unlocode": lambda: Conflict("Another city already has this UN/LOCODE."),
+    "ck_members_identifiers_country": lambda: invalid(
+        "country_code",
+        "the city's ISO 3166-2 code and UN/LOCODE begin with its country code",
+        type="identifier_country",
+    ),
     "uq_names_member_id_text_lang_kind": lambda: Conflict(
         "A name is given twice with the same language and kind."
     ),
@@ -141,6 +150,7 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
         values = data.values()
         names = values.pop("names", None)
         await self._check_identifiers(values.get("wikidata"), values.get("geonames"), None)
+        _check_identifier_countries(values, values.get("country_code"))
         member = Member(kind=self.kind, **values)
         async with integrity.guard(self.session, _CONSTRAINTS):
             self.repository.add(member)
@@ -185,6 +195,10 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
         changes = data.values(exclude_unset=True)
         names = changes.pop("names", None)
         await self._check_identifiers(changes.get("wikidata"), changes.get("geonames"), member.id)
+        _check_identifier_countries(
+            {field: changes.get(field, getattr(member, field)) for field in _COUNTRY_CODED},
+            changes.get("country_code", member.country_code),
+        )
         async with integrity.guard(self.session, _CONSTRAINTS):
             for field, value in changes.items():
                 setattr(member, field, value)
@@ -265,6 +279,22 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
                 )
 
 
+# The identifiers that begin with the city's country code (migration 0016).
+_COUNTRY_CODED = {"iso3166_2": "ISO 3166-2 code", "unlocode": "UN/LOCODE"}
+
+
+def _check_identifier_countries(values: dict[str, Any], country_code: str | None) -> None:
+    """Refuse an ISO 3166-2 code or UN/LOCODE of another country than the city's (422)."""
+    for field, label in _COUNTRY_CODED.items():
+        code = values.get(field)
+        if code is not None and code[:2] != country_code:
+            raise invalid(
+                field,
+                f"the {label} {code} is of country {code[:2]}, and the city is in {country_code}",
+                type="identifier_country",
+            )
+
+
 def _name_rows(names: Sequence[Any]) -> list[dict[str, Any]]:
     """The rows of ``names`` (:class:`~netregistry.registry.shapes.NameWrite`)."""
     return [name.values() for name in names]
@@ -310,3 +340,26 @@ async def member_history(
         for t in await tenures_of(session, member_id, as_of)
     ]
     return MemberHistory(member=summary, memberships=memberships, tenures=tenures)
+
+
+async def lookup_members(
+    session: AsyncSession, identifiers: Sequence[str], names: NameChoice
+) -> LookupResult:
+    """The members ``identifiers`` name (each asked once, in the order asked) and the
+    identifiers no member carries, in one statement; members named as ``names`` chooses."""
+    asked = list(dict.fromkeys(identifiers))
+    found = await MemberRepository(session).lookup(
+        asked, named=not names.plain, names=names.parameters()
+    )
+    return LookupResult(
+        found=[
+            IdentifierMatch(
+                identifier=identifier,
+                scheme=found[identifier][0],
+                member=MemberSummary.model_validate_json(found[identifier][1]),
+            )
+            for identifier in asked
+            if identifier in found
+        ],
+        unknown=[identifier for identifier in asked if identifier not in found],
+    )

@@ -34,6 +34,16 @@ class Member(UUIDPrimaryKey, Timestamps, Base):
         CheckConstraint("longitude BETWEEN -180 AND 180", name="longitude_range"),
         CheckConstraint("population >= 0", name="population_positive"),
         CheckConstraint("geonames > 0", name="geonames_positive"),
+        CheckConstraint("iso3166_2 ~ '^[A-Z]{2}-[A-Z0-9]{1,3}$'", name="iso3166_2_format"),
+        CheckConstraint("unlocode ~ '^[A-Z]{2}[A-Z2-9]{3}$'", name="unlocode_format"),
+        CheckConstraint(
+            "kind = 'city' OR (iso3166_2 IS NULL AND unlocode IS NULL)",
+            name="identifiers_of_cities",
+        ),
+        CheckConstraint(
+            "left(iso3166_2, 2) = country_code AND left(unlocode, 2) = country_code",
+            name="identifiers_country",
+        ),
         Index(
             "ix_members_search_text",
             "search_text",
@@ -61,6 +71,10 @@ class Member(UUIDPrimaryKey, Timestamps, Base):
     org_type: Mapped[str | None] = mapped_column(String(100))
     website: Mapped[str | None] = mapped_column(String(2000))
     wikidata: Mapped[str | None] = mapped_column(String(20), unique=True)
+    # Typed identifiers of cities (migration 0016): an ISO 3166-2 subdivision code for a
+    # city that is a subdivision of its own (Seoul, KR-11), and its UN/LOCODE (KRSEL).
+    iso3166_2: Mapped[str | None] = mapped_column(String(6), unique=True)
+    unlocode: Mapped[str | None] = mapped_column(String(5), unique=True)
     # The name and alternative names folded by public.fold_name (netregistry.registry.names),
     # for the trigram index that name search reads.
     search_text: Mapped[str] = mapped_column(
