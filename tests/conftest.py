@@ -301,3 +301,15 @@ class Database:
 @pytest.fixture
 def db(app: FastAPI) -> Database:
     return Database(app)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``own_postgres`` the tests that run `netregistry serve` on an embedded
+    PostgreSQL of their own (``tests/processes.py``): they never touch the server the
+    suite runs on, so ``.ci/run`` runs them once, with ``make test``."""
+    for item in items:
+        definitions = getattr(item, "_fixtureinfo", None)
+        found = definitions.name2fixturedefs.get("data_dir", ()) if definitions else ()
+        on_server = {"server_url", "database_url"} & set(getattr(item, "fixturenames", ()))
+        if not on_server and any(d.func.__module__ == "tests.processes" for d in found):
+            item.add_marker(pytest.mark.own_postgres)

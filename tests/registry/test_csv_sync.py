@@ -323,3 +323,21 @@ async def test_ten_thousand_rows_are_synced_in_under_ten_seconds(
     # runner and still fails the row-at-a-time import it replaces (about two minutes).
     assert first < 30
     assert second < 30
+
+
+async def test_a_new_member_keeps_the_file_s_name_in_the_row_s_language(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    await builders.network(client, admin_headers)
+    body = spreadsheet(
+        "서울특별시,KR,full,1987,,ko,,",
+        "Yokohama,JP,full,1987,,,,",
+        header=f"{HEADER},lang,source_url,note",
+    )
+    response = await import_csv(client, admin_headers, body)
+    assert response.status_code == 201, response.text
+    cities = {c["name"]: c for c in (await client.get("/v1/cities")).json()["items"]}
+    assert cities["서울특별시"]["names"] == [
+        {"text": "서울특별시", "lang": "ko", "kind": "common", "start_date": None, "end_date": None}
+    ]
+    assert cities["Yokohama"]["names"] == []

@@ -742,6 +742,7 @@ class MembershipImporter:
                             "name": row.data.name,
                             "country_code": row.data.country_code,
                             "wikidata": row.data.wikidata,
+                            **_tagged_name(row.data.name, row.data.lang),
                         }
                         for row in new
                     ]
@@ -899,6 +900,13 @@ class MembershipImporter:
             lang=data.lang,
             message=message,
         )
+
+
+def _tagged_name(name: str, lang: str | None) -> dict[str, Any]:
+    """A new member's names: the file's name in the language of the row's ``lang``."""
+    if lang is None:
+        return {}
+    return {"names": [{"text": name, "lang": lang, "kind": "common"}]}
 
 
 def _plan_in_words(summary: ImportSummary, changed_nothing: bool, *, dry_run: bool) -> str:
