@@ -21,10 +21,13 @@ from netregistry.kit.types import (
     CATEGORY_SLUG_PATTERN,
     CURSOR_PATTERN,
     DAY_PATTERN,
+    IDENTIFIER_PATTERN,
+    ISO3166_2_PATTERN,
     LOOKUP_PATTERN,
     POSITION_PATTERN,
     ROLE_SLUG_PATTERN,
     SLUG_PATTERN,
+    UNLOCODE_PATTERN,
     WEBHOOK_URL_PATTERN,
     WIKIDATA_PATTERN,
     shown,
@@ -107,6 +110,18 @@ PATTERN_WORDS: dict[str, Callable[[Any], str]] = {
     ROLE_SLUG_PATTERN: _slug_words(underscores=True, example="full-member"),
     CATEGORY_SLUG_PATTERN: _slug_words(underscores=True, example="full-member"),
     WIKIDATA_PATTERN: _wikidata_words,
+    ISO3166_2_PATTERN: lambda value: (
+        "must be an ISO 3166-2 code in capitals: the country code, a hyphen and up to "
+        f"three letters or digits, e.g. KR-11 (got {shown(value)})"
+    ),
+    UNLOCODE_PATTERN: lambda value: (
+        "must be a UN/LOCODE: the country code and three letters or digits 2-9, without "
+        f"the space, e.g. KRSEL (got {shown(value)})"
+    ),
+    IDENTIFIER_PATTERN: lambda value: (
+        "must be a wikidata id (Q8684), a geonames id (1835848), an ISO 3166-2 code "
+        f"(KR-11) or a UN/LOCODE (KRSEL), in capitals (got {shown(value)})"
+    ),
     TAG_PATTERN: tag_problem,
     DAY_PATTERN: _day_words,
     WEBHOOK_URL_PATTERN: lambda value: (

@@ -353,6 +353,12 @@ UnLocode = Annotated[
     ),
 ]
 
+# Any of them, or a wikidata or geonames id: each scheme's identifiers have a shape of
+# their own, so the lookup tells the scheme from the identifier.
+IDENTIFIER_PATTERN = (
+    r"^(Q[1-9][0-9]{0,18}|[1-9][0-9]{0,9}|[A-Z]{2}-[A-Z0-9]{1,3}|[A-Z]{2}[A-Z2-9]{3})$"
+)
+
 # A calendar day, then optionally a time: what ISO 8601 / RFC 3339 timestamps look like.
 _TIMESTAMP_START = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 

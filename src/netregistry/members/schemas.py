@@ -8,6 +8,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from netregistry.kit.schemas import ReadSchema, UpdateSchema, WriteSchema
 from netregistry.kit.types import (
+    IDENTIFIER_PATTERN,
     NUMBER_ONLY,
     CountryCode,
     Iso3166_2Code,
@@ -216,9 +217,6 @@ class MemberHistory(ReadSchema):
 
 # Each scheme's identifiers have a shape of their own, so an identifier says its scheme:
 # Q8684 (wikidata), 1835848 (geonames), KR-11 (ISO 3166-2), KRSEL (UN/LOCODE).
-IDENTIFIER_PATTERN = (
-    r"^(Q[1-9][0-9]{0,18}|[1-9][0-9]{0,9}|[A-Z]{2}-[A-Z0-9]{1,3}|[A-Z]{2}[A-Z2-9]{3})$"
-)
 MemberIdentifier = Annotated[
     str,
     StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=20),
