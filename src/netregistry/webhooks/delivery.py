@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import random
 import socket
+import ssl
 import time
 import uuid
 from collections.abc import Callable
@@ -91,6 +93,12 @@ def message_id_of(change: ChangeRead) -> str:
     return f"chg_{change.cursor}"
 
 
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One TLS context a process: loading the trust store takes tens of milliseconds."""
+    return httpx.create_ssl_context()
+
+
 class Sender:
     """Posts signed messages to checked targets."""
 
@@ -100,6 +108,7 @@ class Sender:
         self.client = httpx.AsyncClient(
             timeout=self.timeout,
             follow_redirects=False,
+            verify=_tls_context(),
             trust_env=False,  # no proxy from the environment: the checked address is called
             limits=httpx.Limits(max_connections=IN_FLIGHT * 2, max_keepalive_connections=0),
         )
