@@ -361,6 +361,9 @@ CASES: list[Case] = [
     post("csv-sql-category", IMPORT, 422, V, csv(f"Lyon,FR,{SQL_DROP},,"), content_type=CSV),
     post("csv-dry-run-not-bool", f"{IMPORT}?dry_run=maybe", 422, V, csv("Lyon,FR,full,,"), content_type=CSV),
     post("csv-unknown-network", "/v1/networks/no-such-net/memberships:import", 404, NF, csv("Lyon,FR,full,,"), content_type=CSV),
+    # --- lookup by identifier (public reads, one of them by POST) -----------------------------
+    get("lookup-not-an-identifier", "/v1/members/lookup?id=Seoul", 422, V, auth="none"),
+    post("lookup-more-than-100", "/v1/members/lookup", 422, V, {"ids": [str(n) for n in range(1, 102)]}, auth="none"),
     # --- reconciliation (public reads, one of them by POST) ----------------------------------
     get("reconcile-queries-not-json", "/v1/reconcile?queries=%7Bnope", 422, V, auth="none"),
     get("reconcile-queries-nul", "/v1/reconcile?queries=%00", 422, V, auth="none"),

@@ -330,6 +330,8 @@ async def test_no_endpoint_but_the_admin_audit_log_reveals_who_wrote_what(
             variants = [f"{path}?format={fmt}" for fmt in ("json", "ndjson", "csv")]
         if template == "/v1/reconcile/preview":
             variants = [f"{path}?id={city['id']}"]
+        if template == "/v1/members/lookup":
+            variants = [f"{path}?id=Q8684&id=KRSEL"]
         for url in variants:
             for headers in ({}, citynet):
                 response = await client.get(url, headers=headers)
