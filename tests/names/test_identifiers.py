@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
-from sqlalchemy import event
 
 from tests.conftest import Database
 from tests.registry import builders
+from tests.registry.test_queries import counting_statements
 
 Headers = dict[str, str]
 
 SEOUL_IDS = {"wikidata": "Q8684", "geonames": 1835848, "iso3166_2": "KR-11", "unlocode": "KRSEL"}
-
-
-@contextmanager
-def _statements(app: FastAPI) -> Iterator[list[str]]:
-    """The SQL statements the application's engine sends meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    engine = app.state.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 async def _seoul_and_koica(
@@ -64,7 +46,7 @@ async def test_one_lookup_answers_every_scheme_in_the_order_asked_and_lists_the_
 ) -> None:
     seoul, koica = await _seoul_and_koica(client, admin_headers)
     asked = ["KRSEL", "Q1783468", "Q1", "1835848", "KR-11", "Q8684", "JPTYO", "Q8684", "99"]
-    with _statements(app) as statements:
+    with counting_statements(app) as statements:
         response = await client.get("/v1/members/lookup", params=[("id", i) for i in asked])
     assert response.status_code == 200, response.text
     assert len(statements) == 1
