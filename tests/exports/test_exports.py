@@ -24,13 +24,14 @@ from tests.conftest import Database
 from tests.registry import builders
 
 Headers = dict[str, str]
-LISTS = ("networks", "members", "memberships", "roles", "tenures")
+LISTS = ("networks", "members", "memberships", "roles", "tenures", "declarations")
 TYPES = {
     "network": "networks",
     "member": "members",
     "membership": "memberships",
     "role": "roles",
     "tenure": "tenures",
+    "declaration": "declarations",
 }
 ROLES = {"citynet": ["chair", "executive", "secretariat_host"], "metropolis": ["president"]}
 DAYS = [
@@ -242,7 +243,7 @@ def _typed(value: str, field: dict[str, Any]) -> Any:
     if value == "":
         return None
     kind = field["type"]
-    if kind == "array":
+    if kind in ("array", "object"):
         return json.loads(value)
     if kind == "boolean":
         assert value in ("true", "false"), value
@@ -312,6 +313,12 @@ async def test_ndjson_export_is_a_header_line_then_one_typed_record_per_line(
     client: httpx.AsyncClient, admin_headers: Headers
 ) -> None:
     await build_registry(client, admin_headers)
+    declared = await client.post(
+        "/v1/networks/citynet/declarations",
+        json={"date": "2013", "by_category": {"full": 85}, "source": "SMG 4624"},
+        headers=admin_headers,
+    )
+    assert declared.status_code == 201, declared.text
     response = await export(client, "/v1/networks/citynet/export", format="ndjson")
     assert response.headers["content-type"] == "application/x-ndjson"
     assert (

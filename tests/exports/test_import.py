@@ -34,7 +34,10 @@ from tests.registry import builders
 Headers = dict[str, str]
 TABLES = ("networks", "members", "memberships", "roles", "tenures", "audit_events", "changes")
 CREATED = {"network": 3, "member": 7, "role": 4, "membership": 9, "tenure": 9}
-CREATED_LISTS = ("networks", "members", "memberships", "roles", "tenures")
+# registry_with_corrections: the same and the declarations it adds.
+CORRECTED = {**CREATED, "declaration": 2}
+CORRECTED_REPORT = "3 networks, 7 members, 4 roles, 9 memberships, 9 tenures, 2 declarations"
+CREATED_LISTS = ("networks", "members", "memberships", "roles", "tenures", "declarations")
 
 
 # --- empty databases and apps on them -------------------------------------------------------
@@ -128,6 +131,45 @@ async def registry_with_corrections(client: httpx.AsyncClient, headers: Headers)
         headers=headers,
     )
     assert patched.status_code == 200, patched.text
+    # Names in their languages, with kinds and periods; a network's names and labels.
+    patched = await client.patch(
+        f"/v1/cities/{ids['Yokohama']}",
+        json={
+            "names": [
+                {"text": "横浜市", "lang": "ja", "kind": "official"},
+                {
+                    "text": "Yokohama City",
+                    "lang": "en",
+                    "kind": "official",
+                    "start_date": "1889-04",
+                },
+                {"text": "요코하마", "lang": "ko"},
+                {"text": "Yokohama-mura", "lang": "ja-Latn", "kind": "former", "end_date": "1889"},
+            ]
+        },
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.text
+    patched = await client.patch(
+        "/v1/networks/metropolis",
+        json={
+            "names": [{"text": "Métropolis", "lang": "fr"}, {"text": "Metrópolis", "lang": "es"}],
+            "category_labels": [
+                {"category": "full", "lang": "fr", "label": "Membre", "description": "Villes"},
+                {"category": "honorary", "lang": "es", "label": "Miembro honorario"},
+            ],
+        },
+        headers=headers,
+    )
+    assert patched.status_code == 200, patched.text
+    for declared in (
+        {"date": "2013", "by_category": {"full": 85, "associate": 46}, "source": "SMG 4624"},
+        {"date": "2020-06", "total": 140, "countries": 22, "source_url": "https://citynet.example"},
+    ):
+        created = await client.post(
+            "/v1/networks/citynet/declarations", json=declared, headers=headers
+        )
+        assert created.status_code == 201, created.text
 
 
 # --- round trips ----------------------------------------------------------------------------
@@ -147,8 +189,8 @@ async def test_an_export_imported_into_an_empty_registry_exports_the_same_bytes(
 
         target = await empty_app()
         report = await import_file(target, path)
-        assert report.created == CREATED
-        assert str(report) == "3 networks, 7 members, 4 roles, 9 memberships, 9 tenures"
+        assert report.created == CORRECTED
+        assert str(report) == CORRECTED_REPORT
 
         async with client_of(target) as imported:
             again = await imported.get("/v1/export", params={"format": format})
@@ -169,12 +211,49 @@ async def test_an_export_imported_into_an_empty_registry_exports_the_same_bytes(
                 "/v1/networks/citynet/roles/chair/holders?as_of=2013-11-05",
                 "/v1/networks/metropolis/memberships",
                 "/v1/cities?limit=1000",
+                "/v1/networks/citynet/members?lang=ja-Latn",
                 "/v1/organizations",
+                "/v1/networks/metropolis?lang=fr",
+                "/v1/networks/citynet/declarations",
+                "/v1/networks/citynet/stats?as_of=2021-01-01",
             ):
                 mine = await client.get(read)
                 theirs = await imported.get(read)
                 assert theirs.status_code == 200, theirs.text
                 assert theirs.json() == mine.json(), read
+
+
+async def test_an_export_made_before_names_and_declarations_still_imports(
+    client: httpx.AsyncClient,
+    admin_headers: Headers,
+    empty_app: Callable[[], Awaitable[FastAPI]],
+    tmp_path: Path,
+) -> None:
+    """An export of before migration 0013 has no tagged names, no category labels and no
+    declarations: it imports, and the members' alt_names become names, language ``und``."""
+    await registry_with_corrections(client, admin_headers)
+    document = (await client.get("/v1/export", params={"format": "json"})).json()
+    del document["declarations"]
+    for network in document["networks"]:
+        del network["names"], network["category_labels"]
+    for member in document["members"]:
+        del member["names"], member["iso3166_2"], member["unlocode"]
+    path = tmp_path / "before.json"
+    path.write_text(json.dumps(document))
+
+    target = await empty_app()
+    assert (await import_file(target, path)).created == CREATED
+    async with client_of(target) as imported:
+        yokohama = (await imported.get("/v1/cities", params={"q": "Yokohama"})).json()["items"][0]
+        assert yokohama["alt_names"] == ["横浜市", "Yokohama City", "요코하마", "Yokohama-mura"]
+        assert yokohama["names"] == [
+            {"text": text, "lang": "und", "kind": "common", "start_date": None, "end_date": None}
+            for text in yokohama["alt_names"]
+        ]
+        metropolis = (await imported.get("/v1/networks/metropolis")).json()
+        assert (metropolis["names"], metropolis["category_labels"]) == ([], [])
+        declarations = await imported.get("/v1/networks/citynet/declarations")
+        assert declarations.json()["items"] == []
 
 
 async def test_an_import_into_a_registry_that_is_not_empty_is_refused_and_writes_nothing(
@@ -441,14 +520,14 @@ async def test_cli_exports_ndjson_and_imports_it_into_an_empty_database(
     assert result.exit_code == 0, result.output
     header, *records = _lines(exported)
     assert header["type"] == "export"
-    assert len(records) == sum(CREATED.values())
+    assert len(records) == sum(CORRECTED.values())
     api = (await client.get("/v1/export", params={"format": "ndjson"})).content
     assert without_generated_at(exported.read_bytes()) == without_generated_at(api)
 
     cli_env(await new_database())
     result = await netregistry("import", str(exported))
     assert result.exit_code == 0, result.output
-    assert "imported 3 networks, 7 members, 4 roles, 9 memberships, 9 tenures" in result.output
+    assert f"imported {CORRECTED_REPORT}" in result.output
 
     again = tmp_path / "again.ndjson"
     result = await netregistry("export", "--format", "ndjson", "--output", str(again))

@@ -3,18 +3,39 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from typing import Any
 
 from netregistry.declarations.repository import DeclarationRepository
 from netregistry.declarations.schemas import DeclarationCreate, DeclarationRead
-from netregistry.errors import Conflict, NotFound, invalid
+from netregistry.errors import Conflict, NetregistryError, NotFound, invalid
 from netregistry.kit import integrity
 from netregistry.kit.etag import require_match
 from netregistry.kit.messages import in_words
 from netregistry.kit.pagination import PageRequest
 from netregistry.models import Declaration, Network
-from netregistry.registry.service import RegistryService
+from netregistry.registry.service import RegistryService, RowRefused, without_network
 
 RESOURCE = "declaration"
+
+
+def _values(network: Network, data: DeclarationCreate) -> dict[str, Any]:
+    """The declaration's columns; its categories must be the network's (a 422 names the
+    others), kept in the network's order of categories, as stats count them."""
+    unknown = sorted(set(data.by_category) - set(network.membership_categories))
+    if unknown:
+        raise invalid(
+            "by_category",
+            f"{in_words(unknown)} {'is' if len(unknown) == 1 else 'are'} not among "
+            f"{network.slug}'s categories ({', '.join(network.membership_categories)})",
+            type="unknown_category",
+        )
+    by_category = {
+        category: data.by_category[category]
+        for category in network.membership_categories
+        if category in data.by_category
+    }
+    return {**data.values(), "by_category": by_category}
 
 
 def _read(declaration: Declaration, network: Network) -> DeclarationRead:
@@ -50,23 +71,7 @@ class DeclarationService(RegistryService[DeclarationRepository]):
     async def create(self, slug: str, data: DeclarationCreate) -> DeclarationRead:
         # Categories are read under the lock their removal takes (rules.check_categories_unused).
         network = await self.resolve.network_under_rules(slug)
-        unknown = sorted(set(data.by_category) - set(network.membership_categories))
-        if unknown:
-            raise invalid(
-                "by_category",
-                f"{in_words(unknown)} {'is' if len(unknown) == 1 else 'are'} not among "
-                f"{slug}'s categories ({', '.join(network.membership_categories)})",
-                type="unknown_category",
-            )
-        # In the network's order of categories, as stats count them.
-        by_category = {
-            category: data.by_category[category]
-            for category in network.membership_categories
-            if category in data.by_category
-        }
-        declaration = Declaration(
-            network_id=network.id, **{**data.values(), "by_category": by_category}
-        )
+        declaration = Declaration(network_id=network.id, **_values(network, data))
         async with integrity.guard(
             self.session,
             {
@@ -81,6 +86,27 @@ class DeclarationService(RegistryService[DeclarationRepository]):
         created = _read(declaration, network)
         await self.audit.record("create", RESOURCE, str(created.id), network=slug, after=created)
         return created
+
+    async def import_created(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Declarations from an export (each naming its network by slug), with their ids
+        and timestamps: each checked as a request's body is and against its network's
+        categories, written in one batch, each audited."""
+        checked = self._checked(rows, DeclarationCreate)
+        networks = await self._networks_of([kept for _, kept in checked])
+        built: list[Declaration] = []
+        for index, (network, (data, kept)) in enumerate(zip(networks, checked, strict=True)):
+            try:
+                values = _values(network, data)
+            except NetregistryError as error:
+                raise RowRefused(index, error.detail) from error
+            built.append(Declaration(network_id=network.id, **values, **without_network(kept)))
+        declarations = await self._insert_all(built, self.repository.by_ids)
+        slugs = {network.id: network for network in networks}
+        await self._audit_created(
+            declarations,
+            lambda d: _read(d, slugs[d.network_id]),
+            lambda d: (RESOURCE, str(d.id), slugs[d.network_id].slug),
+        )
 
     async def delete(self, slug: str, declaration_id: uuid.UUID, *, if_match: str | None) -> None:
         network = await self.resolve.network(slug)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from netregistry.declarations.service import DeclarationService
 from netregistry.errors import Conflict, NetregistryError
 from netregistry.exports.records import (
     DOCUMENT_ORDER,
@@ -51,6 +52,7 @@ _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {
     "number": (int, float),
     "boolean": bool,
     "array": list,
+    "object": dict,
 }
 
 
@@ -140,6 +142,8 @@ def _json_records(content: str) -> Iterator[Record]:
     _header_check(document, "the document")
     for kind in DOCUMENT_ORDER:
         items = document.get(PLURAL[kind])
+        if items is None and kind in _ADDED_RECORDS:
+            continue  # an export from before the record type existed
         if not isinstance(items, list):
             raise ImportRefused(f"the document has no {PLURAL[kind]!r} list.")
         for index, value in enumerate(items):
@@ -148,9 +152,15 @@ def _json_records(content: str) -> Iterator[Record]:
             yield Record(kind, f"{PLURAL[kind]}[{index}]", value)
 
 
-# Nullable fields added within a schema version, absent from the exports made before:
-# such a record imports with the field null.
-_ADDED_FIELDS = {"member": frozenset({"iso3166_2", "unlocode"})}
+# Fields added within a schema version, absent from the exports made before: such a
+# record imports with the value given here. A member without ``names`` keeps its
+# ``alt_names``, which become names of undetermined language, as they did then.
+_ADDED_FIELDS: dict[str, dict[str, Any]] = {
+    "network": {"names": [], "category_labels": []},
+    "member": {"iso3166_2": None, "unlocode": None, "names": None},
+}
+# Record types added within a schema version: a document made before has no list of them.
+_ADDED_RECORDS = frozenset({"declaration"})
 
 
 def _check(record: Record) -> None:
@@ -163,11 +173,14 @@ def _check(record: Record) -> None:
             f"{', '.join(unknown)}."
         )
     for spec in fields:
-        if spec.name not in record.values and spec.name in _ADDED_FIELDS.get(record.type, ()):
-            record.values[spec.name] = None  # an export from before the field existed
+        added = _ADDED_FIELDS.get(record.type, {})
+        if spec.name not in record.values and spec.name in added:
+            record.values[spec.name] = added[spec.name]  # an export from before the field
         if spec.name not in record.values:
             raise ImportRefused(f"{record.where}: missing field {spec.name!r}.")
         value = record.values[spec.name]
+        if value is None and spec.name in added:
+            continue
         if value is None:
             if not spec.nullable:
                 raise ImportRefused(f"{record.where}: {spec.name} must not be null.")
@@ -194,6 +207,9 @@ def _values(record: Record) -> dict[str, Any]:
     """The record's values as a service's bulk path takes them: its own fields (the
     service checks them with the noun's body schema), the id and timestamps it keeps."""
     values = {k: v for k, v in record.values.items() if k not in _DERIVED | {"kind"}}
+    if record.type == "member":
+        # alt_names are the texts of names: the names, where the record has them, say more.
+        values.pop("names" if values.get("names") is None else "alt_names")
     if "id" in values:
         values["id"] = uuid.UUID(values["id"])
     for name in ("created_at", "updated_at"):
@@ -223,6 +239,11 @@ async def import_records(session: AsyncSession, records: Sequence[Record]) -> Im
         ("role", None, RoleService(session, None, writer=WRITER).import_created),
         ("membership", None, MembershipService(session, None, writer=WRITER).import_created),
         ("tenure", None, TenureService(session, None, writer=WRITER).import_created),
+        (
+            "declaration",
+            None,
+            DeclarationService(session, None, writer=WRITER).import_created,
+        ),
     ]
     report = ImportReport()
     for kind, member_kind, write in writers:

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netregistry.kit.dates import PATTERN as DATE_PATTERN
-from netregistry.kit.types import ROLE_SLUG_PATTERN, SLUG_PATTERN
+from netregistry.kit.types import CATEGORY_SLUG_PATTERN, ROLE_SLUG_PATTERN, SLUG_PATTERN
+from netregistry.models.name import NAME_KINDS
 
 SCHEMA_VERSION = "1"
 
-FrictionlessType = Literal["string", "integer", "number", "boolean", "datetime", "date", "array"]
+FrictionlessType = Literal[
+    "string", "integer", "number", "boolean", "datetime", "date", "array", "object"
+]
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,15 @@ class ExportField:
     nullable: bool = True
     pattern: str | None = None
     enum: tuple[str, ...] | None = None
+    # The JSON Schema of an array or object value, where its type alone does not say it
+    # (an array of names, an object of counts); an array is of strings without one.
+    shape: dict[str, Any] | None = None
 
     def json_schema(self) -> dict[str, Any]:
         base: dict[str, Any]
-        if self.type == "array":
+        if self.shape is not None:
+            base = self.shape
+        elif self.type == "array":
             base = {"type": "array", "items": {"type": "string"}}
         elif self.type == "datetime":
             base = {"type": "string", "format": "date-time"}
@@ -92,6 +100,63 @@ def _array(expression: str) -> str:
 
 HISTORICAL = "A date to the year, month or day: YYYY, YYYY-MM or YYYY-MM-DD."
 
+_OPTIONAL_DATE = {"anyOf": [{"type": "string", "pattern": DATE_PATTERN}, {"type": "null"}]}
+_OPTIONAL_TEXT = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+
+
+def _objects(properties: dict[str, Any]) -> dict[str, Any]:
+    """An array of objects with exactly these ``properties``, every one present."""
+    return {
+        "type": "array",
+        "items": {
+            "type": "object",
+            "additionalProperties": False,
+            "required": list(properties),
+            "properties": properties,
+        },
+    }
+
+
+def _json_list(table: str, owner: str, properties: dict[str, Any]) -> str:
+    """The owner's rows of ``table`` as a JSON array of objects of ``properties``, in
+    their order (``position``); ``[]`` when it has none."""
+    pairs = ", ".join(f"'{name}', x.{name}" for name in properties)
+    # Built from constant names only.
+    return (
+        f"(SELECT coalesce(json_agg(json_build_object({pairs}) ORDER BY x.position), "  # noqa: S608
+        f"'[]'::json) FROM {table} x WHERE x.{owner})"
+    )
+
+
+_NAME_PROPERTIES: dict[str, Any] = {
+    "text": {"type": "string"},
+    "lang": {"type": "string", "description": "BCP 47 language tag."},
+    "kind": {"enum": list(NAME_KINDS)},
+    "start_date": _OPTIONAL_DATE,
+    "end_date": _OPTIONAL_DATE,
+}
+_LABEL_PROPERTIES: dict[str, Any] = {
+    "category": {"type": "string", "pattern": CATEGORY_SLUG_PATTERN},
+    "lang": {"type": "string", "description": "BCP 47 language tag."},
+    "label": {"type": "string"},
+    "description": _OPTIONAL_TEXT,
+}
+NAMES_DESCRIPTION = (
+    "Every name, in its order: text, BCP 47 language, kind, and the period it was used."
+)
+
+
+def _names(owner: str) -> ExportField:
+    return ExportField(
+        "names",
+        _json_list("names", owner, _NAME_PROPERTIES),
+        "array",
+        NAMES_DESCRIPTION,
+        False,
+        shape=_objects(_NAME_PROPERTIES),
+    )
+
+
 NETWORK = [
     ExportField("slug", "n.slug", "string", "The network's identifier.", False, SLUG_PATTERN),
     ExportField("name", "n.name", "string", "Its usual name.", False),
@@ -111,6 +176,15 @@ NETWORK = [
         "The categories its memberships use.",
         False,
     ),
+    _names("network_id = n.id"),
+    ExportField(
+        "category_labels",
+        _json_list("category_labels", "network_id = n.id", _LABEL_PROPERTIES),
+        "array",
+        "Each category's label and description per language.",
+        False,
+        shape=_objects(_LABEL_PROPERTIES),
+    ),
     *_timestamps("n"),
 ]
 
@@ -120,7 +194,10 @@ MEMBER = [
         "kind", "m.kind", "string", "city or organization.", False, None, ("city", "organization")
     ),
     ExportField("name", "m.name", "string", "Its name.", False),
-    ExportField("alt_names", _array("m.alt_names"), "array", "Other names.", False),
+    ExportField(
+        "alt_names", _array("m.alt_names"), "array", "The texts of its names, each once.", False
+    ),
+    _names("member_id = m.id"),
     ExportField(
         "country_code", "m.country_code", "string", "ISO 3166-1 alpha-2.", True, "^[A-Z]{2}$"
     ),
@@ -218,7 +295,33 @@ TENURE = [
     *_timestamps("ms"),
 ]
 
-RecordType = Literal["network", "member", "membership", "role", "tenure"]
+DECLARATION = [
+    ExportField("id", "d.id::text", "string", "The declaration's id.", False),
+    ExportField("network", "n.slug", "string", "The network's slug.", False, SLUG_PATTERN),
+    ExportField(
+        "date", "d.date", "string", f"When it was stated. {HISTORICAL}", False, DATE_PATTERN
+    ),
+    ExportField(
+        "by_category",
+        "d.by_category",
+        "object",
+        "Members per category, as declared.",
+        False,
+        shape={
+            "type": "object",
+            "propertyNames": {"pattern": CATEGORY_SLUG_PATTERN},
+            "additionalProperties": {"type": "integer", "minimum": 0},
+        },
+    ),
+    ExportField("total", "d.total", "integer", "Members in all, as declared."),
+    ExportField("countries", "d.countries", "integer", "Countries, as declared."),
+    ExportField("source", "d.source", "string", "The source in words."),
+    ExportField("source_url", "d.source_url", "string", "Where the source can be read."),
+    ExportField("note", "d.note", "string", "Notes."),
+    *_timestamps("d"),
+]
+
+RecordType = Literal["network", "member", "membership", "role", "tenure", "declaration"]
 
 # In the order an import needs them; documents list them as SPEC names them.
 RECORDS: dict[RecordType, list[ExportField]] = {
@@ -227,6 +330,7 @@ RECORDS: dict[RecordType, list[ExportField]] = {
     "role": ROLE,
     "membership": MEMBERSHIP,
     "tenure": TENURE,
+    "declaration": DECLARATION,
 }
 PLURAL: dict[RecordType, str] = {
     "network": "networks",
@@ -234,8 +338,16 @@ PLURAL: dict[RecordType, str] = {
     "membership": "memberships",
     "role": "roles",
     "tenure": "tenures",
+    "declaration": "declarations",
 }
-DOCUMENT_ORDER: list[RecordType] = ["network", "member", "membership", "role", "tenure"]
+DOCUMENT_ORDER: list[RecordType] = [
+    "network",
+    "member",
+    "membership",
+    "role",
+    "tenure",
+    "declaration",
+]
 
 
 def record_schema(record: RecordType) -> dict[str, Any]:
@@ -324,7 +436,7 @@ def datapackage(name: str, *, as_of: str | None, generated_at: str) -> dict[str,
                     "missingValues": [""],
                     **(
                         {"primaryKey": ["id"]}
-                        if record in ("member", "membership", "tenure")
+                        if record in ("member", "membership", "tenure", "declaration")
                         else {}
                     ),
                 },

@@ -52,6 +52,11 @@ _FROM: dict[RecordType, str] = {
         JOIN members m ON m.id = ms.member_id
         WHERE {_IN_SCOPE} AND {_ON_DAY}
         ORDER BY n.slug, ms.id""",
+    # As of a day: the declarations made by then (the one in force is the latest).
+    "declaration": f"""
+        FROM declarations d JOIN networks n ON n.id = d.network_id
+        WHERE {_IN_SCOPE} AND ($2::date IS NULL OR public.partial_date_first_day(d.date) <= $2)
+        ORDER BY n.slug, d.date, d.id""",
 }
 
 

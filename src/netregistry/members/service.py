@@ -174,8 +174,11 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
                 names.append((index, given))
             built.append(Member(kind=self.kind, **values, **kept))
         members = await self._insert_all(built, self.repository.by_ids)
+        loaded = {member.id: member for member in members}
         for index, given in names:
             await replace_names(self.session, _name_rows(given), member_id=built[index].id)
+            # The trigger wrote alt_names from the names: read them back.
+            await self.session.refresh(loaded[built[index].id], ["alt_names"])
         named = {built[index].id for index, _ in names}
         represented = {
             m.id: await self._represent(m) if m.id in named else self._represent_unnamed(m)
