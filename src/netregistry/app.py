@@ -221,6 +221,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings.log_level, json=settings.log_json)
     read_cache = ReadCache(settings.read_cache_bytes, enabled=settings.read_cache)
     app = NetregistryAPI(
+        # FastAPI's native OpenTelemetry is not used: off, it costs no look-up a request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         title="netregistry",
         version=__version__,
         description=DESCRIPTION,

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import re
 import uuid
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -578,6 +580,33 @@ async def test_no_log_line_holds_the_key_of_a_failing_request(
     for token in (unknown, revoked, scoped, admin):
         assert token.removeprefix("nr_") not in written, token[:6]
     assert "Bearer" not in written
+
+
+async def test_each_request_is_one_json_log_line_with_its_own_id_and_time(
+    client: httpx.AsyncClient, seeded: dict[str, str]
+) -> None:
+    """The request lines are JSON with a structlog line's keys: the route's template, the
+    status, the request id the response names (a fresh one each) and an RFC 3339 UTC time."""
+    before = datetime.now(UTC)
+    with log_output() as logs:
+        responses = [await client.get("/v1/networks/citynet") for _ in range(300)]
+    after = datetime.now(UTC)
+    lines = [json.loads(line) for line in logs.getvalue().splitlines() if '"request"' in line]
+    assert len(lines) == len(responses)
+    assert {line["route"] for line in lines} == {"/v1/networks/{slug}"}
+    assert {(line["status"], line["level"], line["logger"]) for line in lines} == {
+        (200, "info", ACCESS_LOGGER)
+    }
+    ids = [line["request_id"] for line in lines]
+    assert ids == [response.headers["x-request-id"] for response in responses]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch("[0-9a-f]{32}", request_id) for request_id in ids)
+    times = [line["timestamp"] for line in lines]
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", t) for t in times)
+    parsed = [datetime.fromisoformat(t) for t in times]
+    assert parsed == sorted(parsed)
+    assert before - timedelta(seconds=1) <= parsed[0]
+    assert parsed[-1] <= after
 
 
 # --- X-Content-Type-Options: nosniff on every kind of response --------------------------

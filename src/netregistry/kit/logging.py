@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from datetime import UTC, datetime
 
 import orjson
@@ -91,6 +92,8 @@ class _AccessLog:
         self.logger = logging.getLogger(ACCESS_LOGGER)
         self.json = True
         self._pending: list[str] = []
+        self._second = -1
+        self._prefix = ""
 
     def configure(self, level: str, *, json: bool) -> None:
         self.flush()
@@ -116,7 +119,7 @@ class _AccessLog:
                 request_id=request_id,
             )
             return
-        timestamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        timestamp = self._timestamp()
         self._pending.append(
             f'{{"method": {_text(method)}, "path": {_text(path)}, "route": {_text(route)}, '
             f'"status": {status}, "duration_ms": {duration_ms}, "event": "request", '
@@ -129,6 +132,16 @@ class _AccessLog:
             asyncio.get_running_loop().call_soon(self.flush)
         except RuntimeError:  # no event loop: write now
             self.flush()
+
+    def _timestamp(self) -> str:
+        """Now in UTC as structlog writes it (``2026-12-04T03:20:02.123456Z``), the
+        seconds formatted once a second."""
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{int((now - second) * 1_000_000):06d}Z"
 
     def flush(self) -> None:
         if not self._pending:
