@@ -234,6 +234,8 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     ensure_open_files(settings)
     return {
         "log_config": None,
+        # The edge writes the request lines (kit/logging.py); uvicorn's would be a second.
+        "access_log": False,
         "loop": "uvloop",
         # A partial of a module-level class: --workers pickles the config for each worker.
         "http": functools.partial(
