@@ -101,11 +101,11 @@ class DeclarationService(RegistryService[DeclarationRepository]):
                 raise RowRefused(index, error.detail) from error
             built.append(Declaration(network_id=network.id, **values, **without_network(kept)))
         declarations = await self._insert_all(built, self.repository.by_ids)
-        slugs = {network.id: network for network in networks}
+        by_id = {network.id: network for network in networks}
         await self._audit_created(
             declarations,
-            lambda d: _read(d, slugs[d.network_id]),
-            lambda d: (RESOURCE, str(d.id), slugs[d.network_id].slug),
+            lambda d: _read(d, by_id[d.network_id]),
+            lambda d: (RESOURCE, str(d.id), by_id[d.network_id].slug),
         )
 
     async def delete(self, slug: str, declaration_id: uuid.UUID, *, if_match: str | None) -> None:

@@ -172,15 +172,15 @@ def _check(record: Record) -> None:
             f"{record.where}: unknown {'field' if len(unknown) == 1 else 'fields'} "
             f"{', '.join(unknown)}."
         )
+    added = _ADDED_FIELDS.get(record.type, {})
     for spec in fields:
-        added = _ADDED_FIELDS.get(record.type, {})
         if spec.name not in record.values and spec.name in added:
             record.values[spec.name] = added[spec.name]  # an export from before the field
         if spec.name not in record.values:
             raise ImportRefused(f"{record.where}: missing field {spec.name!r}.")
         value = record.values[spec.name]
-        if value is None and spec.name in added:
-            continue
+        if value is None and spec.name in added and added[spec.name] is None:
+            continue  # absent before, null now: the service decides (a member's alt_names)
         if value is None:
             if not spec.nullable:
                 raise ImportRefused(f"{record.where}: {spec.name} must not be null.")

@@ -30,7 +30,13 @@ from netregistry.members.schemas import (
 from netregistry.memberships.schemas import MembershipRead
 from netregistry.models import Member
 from netregistry.registry.history import memberships_of, networks_of, tenures_of
-from netregistry.registry.names import display_names, names_of, replace_names
+from netregistry.registry.names import (
+    add_names,
+    display_names,
+    names_of,
+    names_of_members,
+    replace_names,
+)
 from netregistry.registry.resolve import network_not_found
 from netregistry.registry.service import RegistryService
 from netregistry.registry.shapes import MemberSummary
@@ -80,23 +86,13 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
 
     async def _represent(self, member: Member) -> ReadT:
         """``member`` as ``ReadT``, with its names."""
-        fields = {
-            field: getattr(member, field) for field in self.read.model_fields if field != "names"
-        }
-        fields["names"] = await names_of(self.session, member_id=member.id)
-        return self.read.model_validate(fields)
+        return self._with_names(member, await names_of(self.session, member_id=member.id))
 
-    def _represent_unnamed(self, member: Member) -> ReadT:
-        """A member written with ``alt_names`` only, as ``ReadT``, without a query: its
-        names are those texts, of undetermined language (migration 0013's trigger)."""
+    def _with_names(self, member: Member, names: list[dict[str, Any]]) -> ReadT:
         fields = {
             field: getattr(member, field) for field in self.read.model_fields if field != "names"
         }
-        fields["names"] = [
-            {"text": text, "lang": "und", "kind": "common", "start_date": None, "end_date": None}
-            for text in dict.fromkeys(member.alt_names)
-        ]
-        return self.read.model_validate(fields)
+        return self.read.model_validate({**fields, "names": names})
 
     async def get_bytes(self, member_id: uuid.UUID) -> bytes:
         """The member's representation (``ReadT``) as JSON, serialised from its row."""
@@ -166,26 +162,27 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
         """Members of this kind from an export, with their ids and timestamps: each
         checked as a request's body is, written in one batch, each audited."""
         checked = self._checked(rows, self.create_schema)
-        names: list[tuple[int, list[Any]]] = []
+        given: list[tuple[int, list[dict[str, Any]]]] = []
         built = []
         for index, (data, kept) in enumerate(checked):
             values = data.values()
-            if (given := values.pop("names", None)) is not None:
-                names.append((index, given))
+            if (names := values.pop("names", None)) is not None:
+                given.append((index, _name_rows(names)))
             built.append(Member(kind=self.kind, **values, **kept))
         members = await self._insert_all(built, self.repository.by_ids)
-        loaded = {member.id: member for member in members}
-        for index, given in names:
-            await replace_names(self.session, _name_rows(given), member_id=built[index].id)
-            # The trigger wrote alt_names from the names: read them back.
-            await self.session.refresh(loaded[built[index].id], ["alt_names"])
-        named = {built[index].id for index, _ in names}
-        represented = {
-            m.id: await self._represent(m) if m.id in named else self._represent_unnamed(m)
-            for m in members
-        }
+        ids = [member.id for member in members]
+        if given:
+            await add_names(self.session, {built[index].id: names for index, names in given})
+            # The names' trigger rewrote those members' alt_names: read them again.
+            await self.session.scalars(
+                self.repository.by_ids(ids).execution_options(populate_existing=True)
+            )
+        # The names as stored: those given, or those the alt_names became (migration 0013).
+        names_of_each = await names_of_members(self.session, ids)
         await self._audit_created(
-            members, lambda m: represented[m.id], lambda m: (self.kind, str(m.id), None)
+            members,
+            lambda m: self._with_names(m, names_of_each[m.id]),
+            lambda m: (self.kind, str(m.id), None),
         )
 
     async def update(

@@ -167,23 +167,51 @@ async def replace_names(
         )
 
 
+async def add_names(
+    session: AsyncSession, names: dict[uuid.UUID, Sequence[dict[str, Any]]]
+) -> None:
+    """Give members that have no names yet their ``names`` (per member id, dicts of
+    :class:`NameWrite`'s fields, in order), in one statement: the statement-level
+    trigger of migration 0013 then rewrites each member's ``alt_names`` once."""
+    rows = [
+        {"id": uuid.uuid4(), "member_id": member_id, "position": position, **name}
+        for member_id, given in names.items()
+        for position, name in enumerate(given, start=1)
+    ]
+    if rows:
+        await session.execute(insert(Name), rows)
+
+
+async def _names_by_owner(
+    session: AsyncSession, owner: InstrumentedAttribute[Any], ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    found: dict[uuid.UUID, list[dict[str, Any]]] = {owner_id: [] for owner_id in ids}
+    if not ids:
+        return found
+    rows = await session.execute(
+        select(owner, Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
+        .where(owner == any_(bindparam("ids", list(ids), ARRAY(Uuid))))
+        .order_by(owner, Name.position)
+    )
+    for owner_id, t, lang, kind, start, end in rows:
+        found[cast(uuid.UUID, owner_id)].append(
+            {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
+        )
+    return found
+
+
 async def names_of_networks(
     session: AsyncSession, network_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
     """The names of each of ``network_ids`` (as :func:`names_of`), in one statement."""
-    found: dict[uuid.UUID, list[dict[str, Any]]] = {network_id: [] for network_id in network_ids}
-    if not network_ids:
-        return found
-    rows = await session.execute(
-        select(Name.network_id, Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
-        .where(Name.network_id == any_(bindparam("ids", list(network_ids), ARRAY(Uuid))))
-        .order_by(Name.network_id, Name.position)
-    )
-    for owner, t, lang, kind, start, end in rows:
-        found[cast(uuid.UUID, owner)].append(
-            {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
-        )
-    return found
+    return await _names_by_owner(session, Name.network_id, network_ids)
+
+
+async def names_of_members(
+    session: AsyncSession, member_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, Any]]]:
+    """The names of each of ``member_ids`` (as :func:`names_of`), in one statement."""
+    return await _names_by_owner(session, Name.member_id, member_ids)
 
 
 async def display_names(
