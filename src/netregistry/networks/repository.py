@@ -132,26 +132,34 @@ def _stats() -> Select[uuid.UUID, str]:
     as_of = bindparam("as_of", type_=Date)
     network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
     network_id = network.with_only_columns(Network.id).scalar_subquery()
-    # The memberships in force, counted once per (category, kind, country): one pass
-    # over the network's memberships, which carry their member's kind and country
-    # (migration 0008), so no other table is read; every figure below sums these few
-    # groups instead of reading the memberships again.
+    # The memberships in force, counted once per (category, country), the organizations
+    # among them too: one pass over all the network's memberships, which carry their member's
+    # kind and country (migration 0008), so no other table is read; every figure below
+    # sums these few groups instead of reading the memberships again. The day is a
+    # filter of the counts, not of the rows, and the groups have two keys, not three:
+    # with the statement prepared, PostgreSQL's generic plan then hashes the groups
+    # instead of sorting the rows, which halves the time on a network of 15,000.
+    in_force = Membership.period.contains(as_of)
+    members = func.count().filter(in_force)
     current = (
         select(
             Membership.category,
-            Membership.member_kind.label("kind"),
             Membership.member_country.label("country_code"),
-            func.count().label("n"),
+            members.label("n"),
+            # The kind first: PostgreSQL then tests the day only for organizations.
+            func.count()
+            .filter(Membership.member_kind == "organization", in_force)
+            .label("organizations"),
         )
-        .where(Membership.network_id == network_id, Membership.period.contains(as_of))
-        .group_by(Membership.category, Membership.member_kind, Membership.member_country)
+        .where(Membership.network_id == network_id)
+        .group_by(Membership.category, Membership.member_country)
+        .having(members > 0)
         .cte("current")
     )
 
-    def total(where: ColumnElement[bool] | None = None) -> ScalarSelect[int]:
-        """The memberships in force (of the groups ``where`` selects)."""
-        counted = select(func.coalesce(func.sum(current.c.n), 0).cast(BigInteger))
-        return (counted if where is None else counted.where(where)).scalar_subquery()
+    def total(counted: ColumnElement[int]) -> ScalarSelect[int]:
+        """The sum of ``counted`` (a column of ``current``) over the groups."""
+        return select(func.coalesce(func.sum(counted), 0).cast(BigInteger)).scalar_subquery()
 
     per_category = (
         select(current.c.category, func.sum(current.c.n).cast(BigInteger).label("n"))
@@ -223,12 +231,12 @@ def _stats() -> Select[uuid.UUID, str]:
             "network": json_value(slug),
             "declared": func.coalesce(_declared(network, network_id, as_of), sql_text("null")),
             "as_of": bindparam("as_of_json", type_=Text),
-            "members_total": json_value(total()),
+            "members_total": json_value(total(current.c.n)),
             "by_category": by_category,
             "by_kind": json_object(
                 {
-                    "city": json_value(total(current.c.kind == "city")),
-                    "organization": json_value(total(current.c.kind == "organization")),
+                    "city": json_value(total(current.c.n - current.c.organizations)),
+                    "organization": json_value(total(current.c.organizations)),
                 }
             ),
             "countries": json_value(
