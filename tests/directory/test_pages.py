@@ -162,7 +162,65 @@ async def test_the_document_language_is_the_labels_language(
     assert "회원" in korean
     unknown = (await client.get("/networks/citynet?lang=sw")).text
     assert '<html lang="en">' in unknown  # no Swahili labels: the page is in English
-    assert 'translate="no">Seoul<' in korean
+    # Seoul has no Korean name: its name is in another script, of no known language.
+    assert 'translate="no" lang="">Seoul<' in korean
+
+
+async def test_names_are_chosen_by_the_page_language_and_carry_their_own_lang(
+    client: httpx.AsyncClient, admin_headers: dict[str, str]
+) -> None:
+    await builders.network(client, admin_headers)
+    seoul = await builders.city(
+        client,
+        admin_headers,
+        "Seoul",
+        names=[
+            {"text": "서울특별시", "lang": "ko", "kind": "official"},
+            {"text": "Seoul", "lang": "en", "kind": "common"},
+        ],
+    )
+    yokohama = await builders.city(
+        client,
+        admin_headers,
+        "Yokohama",
+        country_code="JP",
+        names=[
+            {"text": "横浜市", "lang": "ja", "kind": "official"},
+            {"text": "Yokohama", "lang": "en", "kind": "common"},
+        ],
+    )
+    kuala_lumpur = await builders.city(client, admin_headers, "Kuala Lumpur", country_code="MY")
+    for city in (seoul, yokohama, kuala_lumpur):
+        await builders.membership(client, admin_headers, city["id"])
+    await builders.role(client, admin_headers, "chair", requires_membership=True)
+    await builders.tenure(client, admin_headers, yokohama["id"], start_date="2001")
+
+    def member_cell(page: str, member: dict[str, str]) -> str:
+        start = page.index(f'data-member-id="{member["id"]}"')
+        return page[start : page.index("</th>", start)]
+
+    korean = (await client.get("/networks/citynet?lang=ko")).text
+    assert '<html lang="ko">' in korean
+    # Korean: Seoul's Korean name, in the page's language; Yokohama's English name and
+    # Kuala Lumpur's untagged one in their own.
+    assert member_cell(korean, seoul).endswith('<span translate="no">서울특별시</span>')
+    assert member_cell(korean, yokohama).endswith('<span translate="no" lang="en">Yokohama</span>')
+    assert member_cell(korean, kuala_lumpur).endswith(
+        '<span translate="no" lang="">Kuala Lumpur</span>'
+    )
+    # The holder and the history name their member the same way.
+    assert '<span translate="no" lang="en">Yokohama</span></td></tr>' in korean
+
+    english = (await client.get("/networks/citynet")).text
+    assert member_cell(english, seoul).endswith('<span translate="no">Seoul</span>')
+    assert member_cell(english, kuala_lumpur).endswith('<span translate="no">Kuala Lumpur</span>')
+
+    # Japanese names, on a page whose labels are English (the pages have none in Japanese).
+    japanese = (await client.get("/networks/citynet?lang=ja")).text
+    assert '<html lang="en">' in japanese
+    assert member_cell(japanese, yokohama).endswith('<span translate="no" lang="ja">横浜市</span>')
+    embedded = (await client.get("/embed/networks/citynet/members?lang=ja")).text
+    assert member_cell(embedded, yokohama).endswith('<span translate="no" lang="ja">横浜市</span>')
 
 
 async def test_the_embed_script_is_small_and_standalone(client: httpx.AsyncClient) -> None:

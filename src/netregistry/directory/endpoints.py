@@ -29,6 +29,7 @@ from netregistry.errors import FieldError, ValidationFailed
 from netregistry.kit.deps import parse_day, session_of
 from netregistry.kit.etag import etag_of_bytes, none_match
 from netregistry.kit.http import represent_bytes
+from netregistry.kit.languages import NameChoice, name_choice, standard_tag
 from netregistry.kit.pagination import MAX_CURSOR_LENGTH, PageRequest, list_scope
 from netregistry.kit.query import unknown_query_parameters
 from netregistry.kit.types import CURSOR_PATTERN, LOOKUP_PATTERN, CountryCode
@@ -168,6 +169,13 @@ class PageQuery:
         )
 
 
+def _names(query: PageQuery, page_lang: str, as_of: date) -> NameChoice:
+    """The members' names a page shows: in the language asked for (``lang``, which may
+    be one the page has no labels in), else the page's, as they were on ``as_of``."""
+    asked = query.values.get("lang")
+    return name_choice((standard_tag(asked) if asked else None) or page_lang, None).on(as_of)
+
+
 def _page(request: Request, html: str, policy: str = PAGE_POLICY) -> Response:
     return represent_bytes(
         request, html.encode(), media_type=HTML, headers={"Content-Security-Policy": policy}
@@ -198,7 +206,13 @@ def _lanes(view: service.NetworkView) -> list[Lane]:
             role.slug,
             role.name,
             tuple(
-                Tenure(role.slug, tenure.member.name, tenure.start_date, tenure.end_date)
+                Tenure(
+                    role.slug,
+                    tenure.member.name,
+                    tenure.start_date,
+                    tenure.end_date,
+                    tenure.member.id,
+                )
                 for tenure in view.tenures
                 if tenure.role == role.slug
             ),
@@ -250,6 +264,8 @@ async def network_page(request: Request, slug: SlugPath) -> Response:
         as_of,
         query.members_page(request),
         filters,
+        names=_names(query, lang, as_of),
+        page_lang=lang,
     )
     role_names = {role.slug: role.name for role in view.roles}
     html = _render(
@@ -292,14 +308,17 @@ async def network_timeline(request: Request, slug: SlugPath) -> Response:
 async def embedded_members(request: Request, slug: SlugPath) -> Response:
     query = PageQuery(request, _EMBED_QUERY)
     lang, labels = query.lang()
+    as_of = query.as_of()
     view = await service.network_view(
         session_of(request),
         request.app.state.cursor_codec,
         slug,
-        query.as_of(),
+        as_of,
         query.members_page(request),
         query.filters(),
         history=False,
+        names=_names(query, lang, as_of),
+        page_lang=lang,
     )
     html = _render(
         "embed.html.j2",

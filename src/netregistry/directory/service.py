@@ -10,13 +10,16 @@ from datetime import date
 from typing import Any
 
 import orjson
+from markupsafe import Markup, escape
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from netregistry.kit.languages import NameChoice, own_lang
 from netregistry.kit.pagination import CursorCodec, PageRequest
 from netregistry.memberships.service import MembershipService
 from netregistry.networks.schemas import NetworkRead
 from netregistry.networks.service import NetworkService
 from netregistry.registry import places
+from netregistry.registry.names import names_of_members
 from netregistry.roles.schemas import RoleRead
 from netregistry.roles.service import RoleService
 from netregistry.tenures.schemas import TenureRead
@@ -48,6 +51,23 @@ class NetworkView:
     roles: list[RoleRead]
     tenures: list[TenureRead] = field(default_factory=list)
     located: dict[uuid.UUID, places.Coordinates] = field(default_factory=dict)
+    # The language the page is written in, and the tagged names (text, language) of
+    # every member it shows: what tells a name's own ``lang`` (kit/languages.py).
+    page_lang: str = "en"
+    tagged_names: dict[uuid.UUID, list[tuple[str, str]]] = field(default_factory=dict)
+
+    def lang_attribute(self, member_id: uuid.UUID | str | None, text: str) -> Markup:
+        """`` lang="…"`` for the element holding the name ``text`` of a member, when the
+        name is in another language than the page (see :func:`own_lang`); else nothing."""
+        if member_id is None:
+            return Markup("")
+        names = self.tagged_names.get(uuid.UUID(str(member_id)), [])
+        tags = [lang for name, lang in names if name == text]
+        page = self.page_lang.split("-", 1)[0]
+        if any(tag.split("-", 1)[0] == page for tag in tags):
+            return Markup("")
+        own = own_lang(text, tags[0] if tags else None, self.page_lang)
+        return Markup("") if own is None else Markup(' lang="{}"').format(escape(own))
 
 
 def _all(codec: CursorCodec, scope: str, cursor: str | None = None) -> PageRequest:
@@ -68,7 +88,11 @@ async def network_view(
     filters: Filters,
     *,
     history: bool = True,
+    names: NameChoice | None = None,
+    page_lang: str = "en",
 ) -> NetworkView:
+    """What a network's page shows on ``as_of``; the members named as ``names`` chooses,
+    in a page written in ``page_lang``."""
     network = await NetworkService(session, None).read(slug)
     stats = orjson.loads(await NetworkService(session, None).stats(slug, as_of))
     found = await MembershipService(session, None).members_on(
@@ -80,15 +104,23 @@ async def network_view(
         kind=filters.kind,
         role=None,
         q=filters.q,
+        names=names,
     )
     rows: list[dict[str, Any]] = orjson.loads(b"[" + found.items.encode() + b"]")
     roles, _ = await RoleService(session, None).list_page(slug, _all(codec, "directory:roles"))
-    view = NetworkView(network, as_of, stats, rows, found.next_cursor, roles)
+    view = NetworkView(network, as_of, stats, rows, found.next_cursor, roles, page_lang=page_lang)
     if history:
         view.tenures = await tenures(session, codec, slug)
-    view.located = await places.coordinates(
-        session, [uuid.UUID(row["member"]["id"]) for row in rows]
-    )
+    listed = [uuid.UUID(row["member"]["id"]) for row in rows]
+    view.located = await places.coordinates(session, listed)
+    holders = [
+        uuid.UUID(holder["id"]) for held in stats["role_holders"].values() for holder in held
+    ]
+    shown = {*listed, *holders, *(tenure.member.id for tenure in view.tenures)}
+    view.tagged_names = {
+        member: [(name["text"], name["lang"]) for name in found_names]
+        for member, found_names in (await names_of_members(session, list(shown))).items()
+    }
     return view
 
 

@@ -12,6 +12,7 @@ on its own, under any Content-Security-Policy.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +42,7 @@ class Tenure:
     holder: str
     start: PartialDate | None
     end: PartialDate | None
+    holder_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)

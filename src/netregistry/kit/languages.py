@@ -10,12 +10,14 @@ dropping subtags from the end, with the script a region implies in between:
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 import langcodes
+import regex
 from langcodes.tag_parser import LanguageTagError
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
@@ -178,3 +180,53 @@ def name_choice(lang: str | None, accept_language: str | None) -> NameChoice:
     tags = [lang] if lang is not None else accepted_languages(accept_language)
     today = datetime.now(UTC).date()
     return NameChoice(tuple(chain_of(tags)), today, today, tags[0] if tags else None)
+
+
+# --- Scripts: which names a page marks with a language of their own ------------------
+#
+# A page in Korean shows 서울 in its own language, but "Kuala Lumpur" (a member with no
+# Korean name) is another language: a screen reader must not read it with a Korean
+# voice, so the name carries its own ``lang``. Scripts are told by the Unicode Script
+# property (the `regex` library); a language's script is the one langcodes' likely
+# subtags give it (ko → Kore, ja → Jpan, zh-TW → Hant). The writing systems that mix
+# scripts are the scripts they are written with.
+_SCRIPTS_OF_WRITING = {
+    "Kore": ("Hang", "Hani"),
+    "Jpan": ("Hira", "Kana", "Hani"),
+    "Hans": ("Hani",),
+    "Hant": ("Hani",),
+    "Hrkt": ("Hira", "Kana"),
+}
+
+
+@functools.cache
+def _script_pattern(tag: str) -> regex.Pattern[str] | None:
+    """A text written only in the script of ``tag``'s language (marks, digits and
+    punctuation, which every script shares, allowed); None: no known script."""
+    script = langcodes.Language.get(tag).maximize().script
+    if script is None or script == "Zyyy":
+        return None
+    scripts = _SCRIPTS_OF_WRITING.get(script, (script,))
+    try:
+        return regex.compile(
+            "[" + "".join(rf"\p{{sc={code}}}" for code in (*scripts, "Zyyy", "Zinh")) + "]*"
+        )
+    except regex.error:  # a script Unicode does not encode
+        return None
+
+
+def _language(tag: str) -> str:
+    return tag.split("-", 1)[0].lower()
+
+
+def own_lang(text: str, tag: str | None, page: str) -> str | None:
+    """The ``lang`` attribute a name ``text`` of language ``tag`` (None or ``und``: not
+    known) carries on a page in ``page``: its tag when that is another language than
+    the page's; ``""`` (unknown, as HTML says it) when the language is not known and the
+    text is in another script than the page's; None when the page's ``lang`` holds."""
+    if tag is not None and tag != "und":
+        return None if _language(tag) == _language(page) else tag
+    pattern = _script_pattern(page)
+    if pattern is None or pattern.fullmatch(text):
+        return None
+    return ""
