@@ -52,11 +52,14 @@ fuzz: install
 # and every mutant not killed and not listed in mutation/equivalent.toml; fails if any.
 MUTATION_DATABASE_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/postgres
 
+mutation: export NETREGISTRY_TEST_DATABASE_URL := $(or $(NETREGISTRY_TEST_DATABASE_URL),$(MUTATION_DATABASE_URL))
 mutation: install
 	rm -rf mutants && mkdir -p build
-	NETREGISTRY_TEST_DATABASE_URL=$${NETREGISTRY_TEST_DATABASE_URL:-$(MUTATION_DATABASE_URL)} \
+	$(BIN)/python -m tests.mutation_template create
+	NETREGISTRY_TEST_TEMPLATE=nr_template_mutation \
 		$(BIN)/mutmut run --max-children 2 $$($(BIN)/python -m tests.mutation_report --to-run) \
-		> build/mutation.log 2>&1 || { tail -50 build/mutation.log; exit 1; }
+		> build/mutation.log 2>&1 || { $(BIN)/python -m tests.mutation_template drop; tail -50 build/mutation.log; exit 1; }
+	$(BIN)/python -m tests.mutation_template drop
 	$(BIN)/python -m tests.mutation_report
 
 bench: install

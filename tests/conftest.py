@@ -86,7 +86,16 @@ async def _admin(server_url: URL, sql: str) -> None:
 
 @pytest.fixture(scope="session")
 async def template_database(server_url: URL) -> AsyncIterator[str]:
-    """A database migrated to head, copied for every test."""
+    """A database migrated to head, copied for every test: made by the session, or the
+    one ``NETREGISTRY_TEST_TEMPLATE`` names, migrated beforehand and kept (``make
+    mutation`` makes one for all its runs, each of which is a session of its own)."""
+    given = os.environ.get("NETREGISTRY_TEST_TEMPLATE")
+    if given:
+        yield given
+        stock = _STOCKS.pop(given, None)
+        if stock is not None:
+            stock.close()
+        return
     name = f"nr_template_{os.getpid()}"
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}"')
     await _admin(server_url, f'CREATE DATABASE "{name}"')
