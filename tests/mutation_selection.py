@@ -33,6 +33,9 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "netregistry.registry.names": (
         "tests/registry/test_name_search.py",
         "tests/registry/test_name_folding.py",
+        "tests/names/test_names.py",
+        "tests/names/test_display_names.py",
+        "tests/names/test_name_search_scripts.py",
     ),
 }
 

@@ -62,6 +62,7 @@ from netregistry.memberships.service import MembershipService, overlap_conflict
 from netregistry.models import Member, Membership, Network
 from netregistry.networks.service import NetworkService
 from netregistry.registry import names, rules
+from netregistry.registry.candidates import Candidate, Wanted, find_candidates
 from netregistry.registry.service import RowRefused
 from netregistry.registry.shapes import MemberSummary
 
@@ -166,7 +167,7 @@ class _Row:
     data: MembershipImportRow
     member: Member | None = None
     matched_by: MatchedBy | None = None
-    candidates: list[names.Candidate] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
     action: ImportAction = "create_membership"
     # The membership in force the row is about (changed, ended or unchanged).
     current: Membership | None = None
@@ -581,10 +582,10 @@ class MembershipImporter:
         """The candidates of each row whose name matched no member exactly; such a row
         is ambiguous unless the file (or ``create_unmatched``) says it is new."""
         unmatched = [row for row in rows if row.member is None]
-        found = await names.find_candidates(
+        found = await find_candidates(
             self.session,
             [
-                names.Wanted(row.data.name, row.data.country_code, row.data.kind, row.data.wikidata)
+                Wanted(row.data.name, row.data.country_code, row.data.kind, row.data.wikidata)
                 for row in unmatched
             ],
         )

@@ -1,7 +1,7 @@
 """Reconciliation: a batch of queries (a name, and a type, a country, a kind or a
 Wikidata id as properties) answered with scored candidates, in one statement.
 
-Scoring is :func:`netregistry.registry.names.score`, the CSV sync's: names folded and
+Scoring is :func:`netregistry.registry.candidates.score`, the CSV sync's: names folded and
 compared by trigram similarity as search compares them, the country asked for a
 quarter of the score, the Wikidata id asked certain. ``match`` is true for a candidate
 only when it is the one certain candidate of its query.
@@ -30,7 +30,7 @@ from netregistry.reconcile.schemas import (
     Query,
     QueryResult,
 )
-from netregistry.registry import names
+from netregistry.registry import candidates as scoring
 
 
 def read_queries(text: str) -> dict[str, Query]:
@@ -82,8 +82,8 @@ def read_queries(text: str) -> dict[str, Query]:
     return queries
 
 
-def _wanted(query: Query) -> names.Wanted:
-    return names.Wanted(
+def _wanted(query: Query) -> scoring.Wanted:
+    return scoring.Wanted(
         name=query.text(),
         country=query.property_value("country"),
         kind=query.kind(),
@@ -94,13 +94,13 @@ def _wanted(query: Query) -> names.Wanted:
 async def reconcile(session: AsyncSession, queries: dict[str, Query]) -> dict[str, QueryResult]:
     """Each query's candidates, best first, at most its ``limit``."""
     keys = list(queries)
-    limit = max((queries[key].limit or names.CANDIDATE_LIMIT for key in keys), default=1)
-    found = await names.find_candidates(
+    limit = max((queries[key].limit or scoring.CANDIDATE_LIMIT for key in keys), default=1)
+    found = await scoring.find_candidates(
         session, [_wanted(queries[key]) for key in keys], limit=min(limit, MAX_LIMIT)
     )
     results: dict[str, QueryResult] = {}
     for key, candidates in zip(keys, found, strict=True):
-        certain = names.certain_match(candidates)
+        certain = scoring.certain_match(candidates)
         results[key] = QueryResult(
             result=[
                 Candidate(
@@ -111,13 +111,13 @@ async def reconcile(session: AsyncSession, queries: dict[str, Query]) -> dict[st
                     match=certain is not None and candidate.member_id == certain.member_id,
                     type=[CandidateType(id=candidate.kind, name=TYPES[candidate.kind])],
                 )
-                for candidate in candidates[: queries[key].limit or names.CANDIDATE_LIMIT]
+                for candidate in candidates[: queries[key].limit or scoring.CANDIDATE_LIMIT]
             ]
         )
     return results
 
 
-def _description(candidate: names.Candidate) -> str:
+def _description(candidate: scoring.Candidate) -> str:
     where = f" in {candidate.country_code}" if candidate.country_code else ""
     wikidata = f", {candidate.wikidata}" if candidate.wikidata else ""
     return f"{TYPES[candidate.kind]}{where}{wikidata}"
