@@ -141,6 +141,32 @@ async def test_role_holders_and_a_network_are_named_in_the_language_asked_for(
     assert (await client.get("/v1/networks/citynet")).json()["name"] == "CITYNET"
 
 
+async def test_the_stats_name_their_role_holders_in_the_language_and_on_the_day_asked(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    seoul, mumbai = await _citynet_with_seoul_and_mumbai(client, admin_headers)
+    await builders.role(client, admin_headers, "chair", max_holders=2)
+    await builders.tenure(client, admin_headers, seoul["id"], start_date="1988")
+    await builders.tenure(client, admin_headers, mumbai["id"], start_date="1988")
+
+    async def holders(**params: str) -> tuple[list[str], httpx.Response]:
+        response = await client.get("/v1/networks/citynet/stats", params=params)
+        assert response.status_code == 200, response.text
+        return [m["name"] for m in response.json()["role_holders"]["chair"]], response
+
+    names, response = await holders(lang="ja")
+    assert names == ["Mumbai", "ソウル"]
+    assert response.headers["content-language"] == "ja"
+    assert "Accept-Language" in response.headers["vary"]
+    assert (await holders(as_of="1990-06-01"))[0] == ["Bombay", "Seoul"]
+    assert (await holders(as_of="1990-06-01", lang="ko"))[0] == ["Bombay", "서울특별시"]
+    names, response = await holders()
+    assert names == ["Mumbai", "Seoul"]
+    assert "content-language" not in response.headers
+    korean = await client.get("/v1/networks/citynet/stats", headers={"Accept-Language": "ko"})
+    assert [m["name"] for m in korean.json()["role_holders"]["chair"]] == ["Mumbai", "서울특별시"]
+
+
 async def test_a_members_networks_as_of_a_day_are_those_in_force_then(
     client: httpx.AsyncClient, admin_headers: Headers
 ) -> None:

@@ -93,8 +93,9 @@ async def network_view(
 ) -> NetworkView:
     """What a network's page shows on ``as_of``; the members named as ``names`` chooses,
     in a page written in ``page_lang``."""
-    network = await NetworkService(session, None).read(slug)
-    stats = orjson.loads(await NetworkService(session, None).stats(slug, as_of))
+    networks = NetworkService(session, None)
+    network = await (networks.read(slug) if names is None else networks.read(slug, names))
+    stats = orjson.loads(await networks.stats(slug, as_of, names))
     found = await MembershipService(session, None).members_on(
         slug,
         as_of,
@@ -110,7 +111,7 @@ async def network_view(
     roles, _ = await RoleService(session, None).list_page(slug, _all(codec, "directory:roles"))
     view = NetworkView(network, as_of, stats, rows, found.next_cursor, roles, page_lang=page_lang)
     if history:
-        view.tenures = await tenures(session, codec, slug)
+        view.tenures = await tenures(session, codec, slug, names)
     listed = [uuid.UUID(row["member"]["id"]) for row in rows]
     view.located = await places.coordinates(session, listed)
     holders = [
@@ -124,13 +125,17 @@ async def network_view(
     return view
 
 
-async def tenures(session: AsyncSession, codec: CursorCodec, slug: str) -> list[TenureRead]:
+async def tenures(
+    session: AsyncSession, codec: CursorCodec, slug: str, names: NameChoice | None = None
+) -> list[TenureRead]:
+    """The network's tenures, the earliest recorded first (at most :data:`MAX_TENURES`),
+    their members named by ``names``."""
     service = TenureService(session, None)
     found: list[TenureRead] = []
     cursor: str | None = None
     while len(found) < MAX_TENURES:
         page, cursor = await service.list_page(
-            slug, _all(codec, "directory:tenures", cursor), role=None, member_id=None
+            slug, _all(codec, "directory:tenures", cursor), role=None, member_id=None, names=names
         )
         found += page
         if cursor is None:

@@ -86,18 +86,26 @@ async def get_network(
     responses=problems(404),
 )
 async def get_network_stats(
-    request: Request, service: Service, slug: SlugPath, as_of: AsOfDep
+    request: Request, service: Service, slug: SlugPath, as_of: AsOfDep, names: NameChoiceDep
 ) -> Response:
     """On `as_of` (default today): members per category and per kind, distinct countries,
-    and the holders of every role."""
-    return represent_bytes(request, await service.stats(slug, as_of))
+    and the holders of every role, each named as in force that day in the language of
+    `lang` (else `Accept-Language`)."""
+    return represent_bytes(
+        request, await service.stats(slug, as_of, names), headers=names.headers()
+    )
 
 
-@direct_read("/v1/networks/{slug}/stats", query=("as_of",))
+@direct_read("/v1/networks/{slug}/stats", query=("as_of", "lang"))
 async def get_network_stats_directly(read: DirectRead) -> Response:
     """:func:`get_network_stats`, without the framework (kit/direct.py)."""
     service = NetworkService(read.session, None)
-    return represent_bytes(read.request, await service.stats(read.path("slug"), read.as_of()))
+    names = read.names()
+    return represent_bytes(
+        read.request,
+        await service.stats(read.path("slug"), read.as_of(), names),
+        headers=names.headers(),
+    )
 
 
 @router.patch(

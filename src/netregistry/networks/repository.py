@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from netregistry.db import read_connection
+from netregistry.kit.languages import NameChoice
 from netregistry.kit.pagination import (
     PageRequest,
     json_array,
@@ -115,19 +116,31 @@ class NetworkRepository(Repository[Network]):
             )
         )
 
-    async def stats(self, slug: str, as_of: date) -> tuple[uuid.UUID | None, str]:
+    async def stats(
+        self, slug: str, as_of: date, names: NameChoice | None = None
+    ) -> tuple[uuid.UUID | None, str]:
         """The network's :class:`NetworkStats` on ``as_of`` as JSON written by PostgreSQL,
-        in one statement, with the network's id (None: no such network)."""
-        parameters = {"slug": slug, "as_of": as_of, "as_of_json": json.dumps(as_of.isoformat())}
+        in one statement, with the network's id (None: no such network); the role
+        holders named by ``names`` (None or plain: their default names)."""
+        parameters: dict[str, Any] = {
+            "slug": slug,
+            "as_of": as_of,
+            "as_of_json": json.dumps(as_of.isoformat()),
+        }
+        named = names is not None and not names.plain
+        if named and names is not None:
+            parameters |= names.parameters()
         connection = await read_connection(self.session)
-        row = (await connection.execute(_stats(), parameters)).one()
+        row = (await connection.execute(_stats(named=named), parameters)).one()
         return row[0], row[1]
 
 
 @functools.cache
-def _stats() -> Select[uuid.UUID, str]:
+def _stats(*, named: bool = False) -> Select[uuid.UUID, str]:
     """The stats' statement, built once, with placeholders for ``slug``, ``as_of`` and
-    ``as_of_json`` (the day as JSON text, as the API writes it)."""
+    ``as_of_json`` (the day as JSON text, as the API writes it); ``named``: the role
+    holders named as a reader chose (the placeholders of a
+    :class:`~netregistry.kit.languages.NameChoice`)."""
     slug = bindparam("slug", type_=String)
     as_of = bindparam("as_of", type_=Date)
     network = select(Network.id, Network.membership_categories).where(Network.slug == slug)
@@ -213,7 +226,7 @@ def _stats() -> Select[uuid.UUID, str]:
 
     holders = (
         select(
-            json_array(member_summary(), Member.name, Member.id).label("holders"),
+            json_array(member_summary(named=named), Member.name, Member.id).label("holders"),
         )
         .select_from(Tenure)
         .join(Member, Member.id == Tenure.member_id)

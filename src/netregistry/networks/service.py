@@ -90,9 +90,12 @@ class NetworkService(RegistryService[NetworkRepository]):
                 network.id, [label.values() for label in labels]
             )
 
-    async def stats(self, slug: str, as_of: date) -> bytes:
-        """The network's :class:`NetworkStats` on ``as_of``, written by PostgreSQL."""
-        network_id, document = await self.repository.stats(slug, as_of)
+    async def stats(self, slug: str, as_of: date, names: NameChoice | None = None) -> bytes:
+        """The network's :class:`NetworkStats` on ``as_of``, written by PostgreSQL; the
+        role holders named by ``names`` on that day."""
+        network_id, document = await self.repository.stats(
+            slug, as_of, None if names is None else names.on(as_of)
+        )
         if network_id is None:
             raise network_not_found(slug)
         return document.encode()
