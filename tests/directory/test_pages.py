@@ -209,7 +209,9 @@ async def test_names_are_chosen_by_the_page_language_and_carry_their_own_lang(
         '<span translate="no" lang="">Kuala Lumpur</span>'
     )
     # The holder and the history name their member the same way.
-    assert '<span translate="no" lang="en">Yokohama</span></td></tr>' in korean
+    yokohama_en = '<span translate="no" lang="en">Yokohama</span>'
+    assert f"Chair</th>\n<td>{yokohama_en}</td></tr>" in korean
+    assert f"{yokohama_en}</td><td>2001</td>" in korean
 
     english = (await client.get("/networks/citynet")).text
     assert member_cell(english, seoul).endswith('<span translate="no">Seoul</span>')
@@ -219,6 +221,9 @@ async def test_names_are_chosen_by_the_page_language_and_carry_their_own_lang(
     japanese = (await client.get("/networks/citynet?lang=ja")).text
     assert '<html lang="en">' in japanese
     assert member_cell(japanese, yokohama).endswith('<span translate="no" lang="ja">横浜市</span>')
+    yokohama_ja = '<span translate="no" lang="ja">横浜市</span>'
+    assert f"Chair</th>\n<td>{yokohama_ja}</td></tr>" in japanese
+    assert f"{yokohama_ja}</td><td>2001</td>" in japanese
     embedded = (await client.get("/embed/networks/citynet/members?lang=ja")).text
     assert member_cell(embedded, yokohama).endswith('<span translate="no" lang="ja">横浜市</span>')
 

@@ -62,11 +62,7 @@ class NetworkView:
         if member_id is None:
             return Markup("")
         names = self.tagged_names.get(uuid.UUID(str(member_id)), [])
-        tags = [lang for name, lang in names if name == text]
-        page = self.page_lang.split("-", 1)[0]
-        if any(tag.split("-", 1)[0] == page for tag in tags):
-            return Markup("")
-        own = own_lang(text, tags[0] if tags else None, self.page_lang)
+        own = own_lang(text, [lang for name, lang in names if name == text], self.page_lang)
         return Markup("") if own is None else Markup(' lang="{}"').format(escape(own))
 
 
@@ -94,7 +90,7 @@ async def network_view(
     """What a network's page shows on ``as_of``; the members named as ``names`` chooses,
     in a page written in ``page_lang``."""
     networks = NetworkService(session, None)
-    network = await (networks.read(slug) if names is None else networks.read(slug, names))
+    network = await networks.read(slug, names if names is not None else NameChoice())
     stats = orjson.loads(await networks.stats(slug, as_of, names))
     found = await MembershipService(session, None).members_on(
         slug,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
@@ -219,13 +220,17 @@ def _language(tag: str) -> str:
     return tag.split("-", 1)[0].lower()
 
 
-def own_lang(text: str, tag: str | None, page: str) -> str | None:
-    """The ``lang`` attribute a name ``text`` of language ``tag`` (None or ``und``: not
-    known) carries on a page in ``page``: its tag when that is another language than
-    the page's; ``""`` (unknown, as HTML says it) when the language is not known and the
-    text is in another script than the page's; None when the page's ``lang`` holds."""
-    if tag is not None and tag != "und":
-        return None if _language(tag) == _language(page) else tag
+def own_lang(text: str, tags: Sequence[str], page: str) -> str | None:
+    """The ``lang`` attribute a name ``text`` carries on a page in ``page``, the name
+    being stored under ``tags`` (none, or ``und``: its language is not known). None
+    when the page's ``lang`` holds: one of the tags is the page's language, or none is
+    known and the text is in the page's script. Else the first known tag, or ``""``
+    (unknown, as HTML says it) for a text of no known language in another script."""
+    known = [tag for tag in tags if tag != "und"]
+    if any(_language(tag) == _language(page) for tag in known):
+        return None
+    if known:
+        return known[0]
     pattern = _script_pattern(page)
     if pattern is None or pattern.fullmatch(text):
         return None
