@@ -92,6 +92,36 @@ async def test_already_held_by_names_the_holders_by_name_and_never_the_refused_t
     assert await db.count("tenures") == 2
 
 
+async def test_holders_of_one_name_are_listed_in_the_order_of_their_tenure_ids(
+    client: httpx.AsyncClient, admin_headers: Headers
+) -> None:
+    await builders.network(client, admin_headers)
+    await builders.role(client, admin_headers, "board", max_holders=5)
+    terms = []
+    for country in ("CR", "US", "PH", "MX", "CO"):  # five cities called San José
+        city = await builders.city(client, admin_headers, "San José", country)
+        await builders.membership(client, admin_headers, city["id"], start_date="2000")
+        terms.append(
+            await builders.tenure(
+                client, admin_headers, city["id"], role="board", start_date="2015-01-01"
+            )
+        )
+    late = await builders.city(client, admin_headers, "Seoul", "KR")
+    await builders.membership(client, admin_headers, late["id"], start_date="2000")
+    detail = await refused(
+        new_tenure(client, admin_headers, late["id"], role="board", start_date="2016-01-01")
+    )
+    # The ids are random: entered in one order, the holders are named in another, which
+    # the message must give the same way every time.
+    held_by = ", ".join(
+        f"San José (tenure {term_id})" for term_id in sorted(t["id"] for t in terms)
+    )
+    assert detail == (
+        "The role 'board' has at most 5 holders; it would have 6 on 2016-01-01: already "
+        f"held by {held_by}."
+    )
+
+
 async def test_a_moved_tenure_that_crowds_the_role_is_not_named_among_the_holders(
     client: httpx.AsyncClient, admin_headers: Headers
 ) -> None:
@@ -459,6 +489,7 @@ async def test_a_category_the_network_lacks_is_422_naming_the_categories_it_has(
     assert response.status_code == 422, response.text
     (error,) = response.json()["errors"]
     assert error["location"] == ["body", "category"]
+    assert error["type"] == "unknown_category"
     assert error["message"] == (
         "'honorary' is not a category of citynet; use one of full, associate "
         "(its membership_categories)"
@@ -471,9 +502,23 @@ async def test_a_category_the_network_lacks_is_422_naming_the_categories_it_has(
     assert response.status_code == 422, response.text
     (error,) = response.json()["errors"]
     assert error["location"] == ["body", "eligible_categories"]
+    assert error["type"] == "unknown_category"
     assert error["message"] == (
         "honorary and observer are not among citynet's categories (full, associate)"
     )
+    response = await client.post(
+        "/v1/networks/citynet/roles",
+        json={"slug": "chair", "name": "Chair", "eligible_categories": ["full", "observer"]},
+        headers=admin_headers,
+    )
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["errors"]
+    assert (error["type"], error["message"]) == (
+        "unknown_category",
+        "observer is not among citynet's categories (full, associate)",
+    )
+    roles = await client.get("/v1/networks/citynet/roles")
+    assert roles.json()["items"] == []
 
 
 async def test_dropping_categories_open_to_roles_names_the_roles_by_slug_and_the_categories(
