@@ -227,6 +227,21 @@ async def test_names_are_chosen_by_the_page_language_and_carry_their_own_lang(
     embedded = (await client.get("/embed/networks/citynet/members?lang=ja")).text
     assert member_cell(embedded, yokohama).endswith('<span translate="no" lang="ja">横浜市</span>')
 
+    # The timeline, inline and on its own, labels the chair's bar the same way.
+    def bar_label(svg: str) -> str:
+        bar = svg[svg.index('<g class="tenure"') :]
+        return bar[bar.index("<text") : bar.index("</text>") + 7]
+
+    timeline = (await client.get("/networks/citynet/timeline.svg?lang=ko")).text
+    assert 'role="img" lang="ko" xml:lang="ko"' in timeline
+    assert bar_label(timeline).endswith(' lang="en" xml:lang="en">Yokohama</text>')
+    assert bar_label(korean).endswith(' lang="en" xml:lang="en">Yokohama</text>')
+    timeline = (await client.get("/networks/citynet/timeline.svg?lang=ja")).text
+    assert 'role="img" lang="en" xml:lang="en"' in timeline
+    assert bar_label(timeline).endswith(' lang="ja" xml:lang="ja">横浜市</text>')
+    plain = (await client.get("/networks/citynet/timeline.svg")).text
+    assert bar_label(plain).endswith('fill="#ffffff">Yokohama</text>')
+
 
 async def test_the_embed_script_is_small_and_standalone(client: httpx.AsyncClient) -> None:
     script = await client.get("/embed.js")

@@ -212,6 +212,7 @@ def _lanes(view: service.NetworkView) -> list[Lane]:
                     tenure.start_date,
                     tenure.end_date,
                     tenure.member.id,
+                    view.name_lang(tenure.member.id, tenure.member.name),
                 )
                 for tenure in view.tenures
                 if tenure.role == role.slug
@@ -226,6 +227,7 @@ def _timeline(view: service.NetworkView, labels: dict[str, str]) -> Any:
         _lanes(view),
         datetime.now(UTC).date(),
         title=f"{view.network.name}: {labels['history']}",
+        lang=view.page_lang,
     )
 
 
@@ -289,16 +291,19 @@ async def network_page(request: Request, slug: SlugPath) -> Response:
 @router.get("/networks/{slug}/timeline.svg")
 async def network_timeline(request: Request, slug: SlugPath) -> Response:
     query = PageQuery(request, ("lang",))
-    _, labels = query.lang()
+    lang, labels = query.lang()
     session = session_of(request)
     codec = request.app.state.cursor_codec
+    today = datetime.now(UTC).date()
     view = await service.network_view(
         session,
         codec,
         slug,
-        datetime.now(UTC).date(),
+        today,
         PageRequest(limit=1, cursor=None, scope="directory:timeline", codec=codec),
         service.Filters(),
+        names=_names(query, lang, today),
+        page_lang=lang,
     )
     svg = '<?xml version="1.0" encoding="UTF-8"?>\n' + str(_timeline(view, labels))
     return represent_bytes(request, svg.encode(), media_type=SVG)

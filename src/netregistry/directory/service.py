@@ -56,13 +56,18 @@ class NetworkView:
     page_lang: str = "en"
     tagged_names: dict[uuid.UUID, list[tuple[str, str]]] = field(default_factory=dict)
 
+    def name_lang(self, member_id: uuid.UUID | str | None, text: str) -> str | None:
+        """The language of the name ``text`` of a member where it is not the page's
+        (see :func:`own_lang`; ``""``: unknown, in another script); else None."""
+        if member_id is None:
+            return None
+        names = self.tagged_names.get(uuid.UUID(str(member_id)), [])
+        return own_lang(text, [lang for name, lang in names if name == text], self.page_lang)
+
     def lang_attribute(self, member_id: uuid.UUID | str | None, text: str) -> Markup:
         """`` lang="…"`` for the element holding the name ``text`` of a member, when the
-        name is in another language than the page (see :func:`own_lang`); else nothing."""
-        if member_id is None:
-            return Markup("")
-        names = self.tagged_names.get(uuid.UUID(str(member_id)), [])
-        own = own_lang(text, [lang for name, lang in names if name == text], self.page_lang)
+        name is in another language than the page; else nothing."""
+        own = self.name_lang(member_id, text)
         return Markup("") if own is None else Markup(' lang="{}"').format(escape(own))
 
 

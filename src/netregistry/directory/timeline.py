@@ -43,6 +43,8 @@ class Tenure:
     start: PartialDate | None
     end: PartialDate | None
     holder_id: uuid.UUID | None = None
+    # The holder's name's own language where it is not the drawing's (None: it is).
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,10 +113,17 @@ def _span(lanes: Sequence[Lane], today: date) -> tuple[date, date]:
 
 
 def timeline_svg(
-    lanes: Sequence[Lane], today: date, *, title: str, id_prefix: str = "timeline"
+    lanes: Sequence[Lane],
+    today: date,
+    *,
+    title: str,
+    lang: str = "en",
+    id_prefix: str = "timeline",
 ) -> Markup:
     """The timeline of ``lanes`` up to ``today`` as an ``<svg>`` element (valid as a file
-    of its own), with a ``<title>`` and a ``<desc>`` naming every tenure in words."""
+    of its own), written in ``lang``, with a ``<title>`` and a ``<desc>`` naming every
+    tenure in words; a holder's label carries the language of its name where that is
+    another (``lang`` for HTML and SVG 2, ``xml:lang`` for SVG 1.1 readers)."""
     first, last = _span(lanes, today)
     span = (last - first).days or 1
     scale = (WIDTH - LEFT - RIGHT) / span
@@ -150,7 +159,7 @@ def timeline_svg(
     # Every value written into it is escaped (markupsafe.escape) or a number.
     return Markup(  # noqa: S704
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" role="img" '
+        f'width="{WIDTH}" height="{height}" role="img" {_lang(lang)} '
         f'aria-labelledby="{id_prefix}-title {id_prefix}-desc" font-family="sans-serif">'
         f'<title id="{id_prefix}-title">{escape(title)}</title>'
         f'<desc id="{id_prefix}-desc">{escape(words)}. Drawn up to {today}.</desc>'
@@ -213,11 +222,16 @@ def _bar(tenure: Tenure, top: float, x: Scale, first: date, last: date, prefix: 
     if tenure.end is None:  # ongoing: an open end
         pieces.append(f'<path d="M{x3} {top} l6 {BAR / 2} l-6 {BAR / 2} z" fill="{BAR_COLOUR}"/>')
     middle = round((max(x0, x1 - 4) + x3) / 2, 1)
+    own = "" if tenure.lang is None else " " + _lang(tenure.lang)
     pieces.append(
         f'<text x="{middle}" y="{top + BAR / 2 + 4}" text-anchor="middle" font-size="11" '
-        f'fill="{TEXT_COLOUR}">{label}</text></g>'
+        f'fill="{TEXT_COLOUR}"{own}>{label}</text></g>'
     )
     return "".join(pieces)
+
+
+def _lang(tag: str) -> str:
+    return f'lang="{escape(tag)}" xml:lang="{escape(tag)}"'
 
 
 def _axis(first: date, last: date, x: Scale, y: float) -> str:
