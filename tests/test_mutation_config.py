@@ -53,8 +53,10 @@ def test_every_mutated_module_has_tests_that_mutmut_selects() -> None:
     selected = set(config["pytest_add_cli_args_test_selection"])
     modules = {module_of(path) for path in mutated_paths()}
     assert set(mutation_selection.TESTS_BY_MODULE) == modules
-    for files in mutation_selection.TESTS_BY_MODULE.values():
-        for file in files:
-            assert (ROOT / file).is_file(), file
-            assert file in selected, file
+    for entries in mutation_selection.TESTS_BY_MODULE.values():
+        for entry in entries:
+            file, _, test = entry.partition("::")
+            assert (ROOT / file).is_file(), entry
+            assert not test or f"async def {test}(" in (ROOT / file).read_text(), entry
+            assert entry in selected, entry
     assert all((ROOT / path).is_file() for path in mutated_paths())

@@ -139,6 +139,11 @@ async def test_role_holders_and_a_network_are_named_in_the_language_asked_for(
     listed = await client.get("/v1/networks", params={"lang": "ko"})
     assert listed.json()["items"][0]["name"] == "시티넷"
     assert (await client.get("/v1/networks/citynet")).json()["name"] == "CITYNET"
+    # No French name: the default one, in a read and a list alike.
+    french = await client.get("/v1/networks/citynet", params={"lang": "fr"})
+    assert french.json()["name"] == "CITYNET"
+    listed = await client.get("/v1/networks", params={"lang": "fr"})
+    assert [n["name"] for n in listed.json()["items"]] == ["CITYNET"]
 
 
 async def test_the_stats_name_their_role_holders_in_the_language_and_on_the_day_asked(
@@ -212,5 +217,8 @@ async def test_memberships_and_tenures_name_their_member_in_the_language_asked_f
     assert plain.json()["member"]["name"] == "Seoul"
     tenures = await client.get("/v1/networks/citynet/tenures", params={"lang": "ja"})
     assert [t["member"]["name"] for t in tenures.json()["items"]] == ["ソウル"]
+    # A member with no name in the language asked for keeps its default one.
+    listed = await client.get("/v1/networks/citynet/memberships", params={"lang": "fr"})
+    assert sorted(m["member"]["name"] for m in listed.json()["items"]) == ["Mumbai", "Séoul"]
     held = await client.get(f"/v1/networks/citynet/tenures/{tenure['id']}", params={"lang": "ko"})
     assert held.json()["member"]["name"] == "서울특별시"

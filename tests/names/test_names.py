@@ -123,10 +123,32 @@ async def test_a_former_name_with_its_period_and_a_patch_that_replaces_names(
         admin_headers,
         "Mumbai",
         "IN",
-        names=[{"text": "Bombay", "lang": "en", "kind": "former", "end_date": "1995"}],
+        names=[
+            {"text": "Bombay", "lang": "en", "kind": "former", "end_date": "1995"},
+            {"text": "Mumbai", "lang": "en", "kind": "official", "start_date": "1995"},
+        ],
     )
     assert mumbai["names"] == [
-        {"text": "Bombay", "lang": "en", "kind": "former", "start_date": None, "end_date": "1995"}
+        {"text": "Bombay", "lang": "en", "kind": "former", "start_date": None, "end_date": "1995"},
+        {
+            "text": "Mumbai",
+            "lang": "en",
+            "kind": "official",
+            "start_date": "1995",
+            "end_date": None,
+        },
+    ]
+    # Another city's names are its own, in its answers and its reads.
+    pune = await builders.city(
+        client,
+        admin_headers,
+        "Pune",
+        "IN",
+        names=[{"text": "Poona", "lang": "en", "kind": "former"}],
+    )
+    assert [n["text"] for n in pune["names"]] == ["Poona"]
+    assert [n["text"] for n in (await client.get(f"/v1/cities/{pune['id']}")).json()["names"]] == [
+        "Poona"
     ]
     patched = await client.patch(
         f"/v1/cities/{mumbai['id']}",
@@ -212,11 +234,19 @@ async def test_organizations_and_networks_have_names_too(
     assert [n["lang"] for n in metropolis["names"]] == ["fr", "es"]
     read = (await client.get("/v1/networks/metropolis")).json()
     assert read["names"] == metropolis["names"]
+    c40_names = [
+        {"text": "C40 Large Cities Climate Leadership Group", "lang": "en", "kind": "former"},
+        {"text": "C20", "lang": "en", "kind": "former", "start_date": "2005", "end_date": "2006"},
+    ]
+    await builders.network(client, admin_headers, "c40", names=c40_names)
     patched = await client.patch(
         "/v1/networks/metropolis", json={"names": []}, headers=admin_headers
     )
     assert patched.status_code == 200, patched.text
     assert patched.json()["names"] == []
+    # Metropolis's names went, C40's stay, with their periods.
+    c40 = (await client.get("/v1/networks/c40")).json()
+    assert c40["names"] == _as_read(c40_names)
 
 
 async def test_deleting_a_member_deletes_its_names(

@@ -86,7 +86,7 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
 
     async def _represent(self, member: Member) -> ReadT:
         """``member`` as ``ReadT``, with its names."""
-        return self._with_names(member, await names_of(self.session, member_id=member.id))
+        return self._with_names(member, await names_of(self.session, member.id))
 
     def _with_names(self, member: Member, names: list[dict[str, Any]]) -> ReadT:
         fields = {

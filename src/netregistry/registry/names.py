@@ -120,17 +120,11 @@ def display_name(
     )
 
 
-async def names_of(
-    session: AsyncSession,
-    *,
-    member_id: uuid.UUID | None = None,
-    network_id: uuid.UUID | None = None,
-) -> list[dict[str, Any]]:
-    """The names of one member or network, in their order, as :class:`NameRead` dicts."""
-    owner = Name.member_id == member_id if member_id is not None else Name.network_id == network_id
+async def names_of(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The names of one member, in their order, as :class:`NameRead` dicts."""
     rows = await session.execute(
         select(Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
-        .where(owner)
+        .where(Name.member_id == member_id)
         .order_by(Name.position)
     )
     return [
