@@ -494,26 +494,24 @@ async def test_a_category_the_network_lacks_is_422_naming_the_categories_it_has(
         "'honorary' is not a category of citynet; use one of full, associate "
         "(its membership_categories)"
     )
-    response = await client.post(
-        "/v1/networks/citynet/roles",
-        json={"slug": "chair", "name": "Chair", "eligible_categories": ["observer", "honorary"]},
-        headers=admin_headers,
+
+    async def refused_role(*categories: str) -> tuple[list[str], str, str]:
+        response = await client.post(
+            "/v1/networks/citynet/roles",
+            json={"slug": "chair", "name": "Chair", "eligible_categories": list(categories)},
+            headers=admin_headers,
+        )
+        assert response.status_code == 422, response.text
+        (error,) = response.json()["errors"]
+        return error["location"], error["type"], error["message"]
+
+    assert await refused_role("observer", "honorary") == (
+        ["body", "eligible_categories"],
+        "unknown_category",
+        "honorary and observer are not among citynet's categories (full, associate)",
     )
-    assert response.status_code == 422, response.text
-    (error,) = response.json()["errors"]
-    assert error["location"] == ["body", "eligible_categories"]
-    assert error["type"] == "unknown_category"
-    assert error["message"] == (
-        "honorary and observer are not among citynet's categories (full, associate)"
-    )
-    response = await client.post(
-        "/v1/networks/citynet/roles",
-        json={"slug": "chair", "name": "Chair", "eligible_categories": ["full", "observer"]},
-        headers=admin_headers,
-    )
-    assert response.status_code == 422, response.text
-    (error,) = response.json()["errors"]
-    assert (error["type"], error["message"]) == (
+    assert await refused_role("full", "observer") == (
+        ["body", "eligible_categories"],
         "unknown_category",
         "observer is not among citynet's categories (full, associate)",
     )

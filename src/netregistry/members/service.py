@@ -33,7 +33,6 @@ from netregistry.registry.history import memberships_of, networks_of, tenures_of
 from netregistry.registry.names import (
     add_names,
     display_names,
-    names_of,
     names_of_members,
     replace_names,
 )
@@ -86,7 +85,8 @@ class MemberService(RegistryService[MemberRepository], Generic[ReadT]):
 
     async def _represent(self, member: Member) -> ReadT:
         """``member`` as ``ReadT``, with its names."""
-        return self._with_names(member, await names_of(self.session, member.id))
+        names = await names_of_members(self.session, [member.id])
+        return self._with_names(member, names[member.id])
 
     def _with_names(self, member: Member, names: list[dict[str, Any]]) -> ReadT:
         fields = {

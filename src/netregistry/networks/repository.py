@@ -127,11 +127,11 @@ class NetworkRepository(Repository[Network]):
             "as_of": as_of,
             "as_of_json": json.dumps(as_of.isoformat()),
         }
-        named = names is not None and not names.plain
-        if named and names is not None:
-            parameters |= names.parameters()
+        chosen = names if names is not None and not names.plain else None
+        if chosen is not None:
+            parameters |= chosen.parameters()
         connection = await read_connection(self.session)
-        row = (await connection.execute(_stats(named=named), parameters)).one()
+        row = (await connection.execute(_stats(named=chosen is not None), parameters)).one()
         return row[0], row[1]
 
 

@@ -120,19 +120,6 @@ def display_name(
     )
 
 
-async def names_of(session: AsyncSession, member_id: uuid.UUID) -> list[dict[str, Any]]:
-    """The names of one member, in their order, as :class:`NameRead` dicts."""
-    rows = await session.execute(
-        select(Name.text, Name.lang, Name.kind, Name.start_date, Name.end_date)
-        .where(Name.member_id == member_id)
-        .order_by(Name.position)
-    )
-    return [
-        {"text": t, "lang": lang, "kind": kind, "start_date": start, "end_date": end}
-        for t, lang, kind, start, end in rows
-    ]
-
-
 async def replace_names(
     session: AsyncSession,
     names: Sequence[dict[str, Any]],
@@ -196,14 +183,16 @@ async def _names_by_owner(
 async def names_of_networks(
     session: AsyncSession, network_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The names of each of ``network_ids`` (as :func:`names_of`), in one statement."""
+    """The names of each of ``network_ids``, in their order, as :class:`NameRead` dicts,
+    in one statement."""
     return await _names_by_owner(session, Name.network_id, network_ids)
 
 
 async def names_of_members(
     session: AsyncSession, member_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, list[dict[str, Any]]]:
-    """The names of each of ``member_ids`` (as :func:`names_of`), in one statement."""
+    """The names of each of ``member_ids``, in their order, as :class:`NameRead` dicts,
+    in one statement."""
     return await _names_by_owner(session, Name.member_id, member_ids)
 
 
