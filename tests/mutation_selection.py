@@ -61,10 +61,15 @@ def mutant_under_test() -> str | None:
     return mutant if "__mutmut_" in mutant.rpartition(".")[2] else None
 
 
+def module_of(mutant: str) -> str:
+    """``<module>`` of a mutant's name."""
+    return mutant.rpartition(".")[0]
+
+
 def mutated_module() -> str | None:
     """The module of the mutant under test."""
     mutant = mutant_under_test()
-    return mutant.rpartition(".")[0] if mutant else None
+    return module_of(mutant) if mutant else None
 
 
 def mutated_function(mutant: str) -> str:
@@ -77,7 +82,8 @@ def killers_file() -> Path | None:
     return Path(named) if named else None
 
 
-def test_of(nodeid: str) -> str:
+def node_of(nodeid: str) -> str:
+    """A test's id as the selection names it (mutmut runs it from ``mutants/``)."""
     return nodeid.removeprefix("mutants/")
 
 
@@ -89,7 +95,7 @@ def past_killers(mutant: str) -> tuple[Counter[str], Counter[str]]:
     path = killers_file()
     if path is None or not path.exists():
         return by_function, by_module
-    function, module = mutated_function(mutant), mutant.rpartition(".")[0]
+    function, module = mutated_function(mutant), module_of(mutant)
     for line in path.read_text().splitlines():
         try:
             kill = json.loads(line)
@@ -111,7 +117,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     def choice_of(item: pytest.Item) -> int | None:
         """The position of ``item``'s entry among those chosen (None: not chosen)."""
-        node = test_of(item.nodeid).split("[")[0]
+        node = node_of(item.nodeid).split("[")[0]
         for index, entry in enumerate(chosen):
             if node == entry or node.startswith(f"{entry}::"):
                 return index
@@ -120,11 +126,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     by_function, by_module = past_killers(mutant)
 
     def rank(item: pytest.Item) -> tuple[int, int, int]:
-        test = test_of(item.nodeid)
+        test = node_of(item.nodeid)
         return (-by_function[test], -by_module[test], choice_of(item) or 0)
 
     kept = sorted((item for item in items if choice_of(item) is not None), key=rank)
-    dropped = [item for item in items if item not in kept]
+    dropped = [item for item in items if choice_of(item) is None]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = kept
@@ -140,9 +146,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     _noted.add(mutant)
     kill = {
-        "module": mutant.rpartition(".")[0],
+        "module": module_of(mutant),
         "function": mutated_function(mutant),
-        "test": test_of(report.nodeid),
+        "test": node_of(report.nodeid),
     }
     # One short line in append mode: the two workers' lines never interleave.
     with path.open("a") as killers:

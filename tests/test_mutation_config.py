@@ -5,6 +5,7 @@ the change the file states, and each mutated module has its tests."""
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,39 @@ def test_every_mutated_module_has_tests_that_mutmut_selects() -> None:
             assert not test or f"async def {test}(" in (ROOT / file).read_text(), entry
             assert entry in selected, entry
     assert all((ROOT / path).is_file() for path in mutated_paths())
+
+
+class _Item:
+    def __init__(self, nodeid: str) -> None:
+        self.nodeid = nodeid
+
+
+class _Config:
+    class hook:
+        @staticmethod
+        def pytest_deselected(items: list[_Item]) -> None:
+            pass
+
+
+def test_a_mutant_runs_first_the_tests_that_killed_its_function_s_mutants(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    killers = tmp_path / "killers.jsonl"
+    monkeypatch.setenv("MUTATION_KILLERS", str(killers))
+    module = "netregistry.registry.names"
+    first, second, third = (
+        f"mutants/tests/names/test_names.py::test_{n}" for n in ("one", "two", "three")
+    )
+    # A run of a mutant of fold_name fails at the third test: that test is noted.
+    monkeypatch.setenv("MUTANT_UNDER_TEST", f"{module}.x_fold_name__mutmut_1")
+    report = pytest.TestReport(third, ("", 0, ""), {}, "failed", None, "call", [])
+    mutation_selection.pytest_runtest_logreport(report)
+    # The next mutant of fold_name runs it first; one of another function keeps the order
+    # given after the module's killers.
+    monkeypatch.setenv("MUTANT_UNDER_TEST", f"{module}.x_fold_name__mutmut_2")
+    items = [_Item(first), _Item(second), _Item(third), _Item("mutants/tests/other.py::t")]
+    mutation_selection.pytest_collection_modifyitems(_Config(), items)  # type: ignore[arg-type]
+    assert [item.nodeid for item in items] == [third, first, second]
+    lines = killers.read_text().splitlines()
+    assert len(lines) == 1
+    assert '"test": "tests/names/test_names.py::test_three"' in lines[0]
